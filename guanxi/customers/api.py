@@ -1,0 +1,214 @@
+"""Customers, contacts and custom field definitions over REST."""
+
+from django.http import HttpResponse
+from ninja import Query, Router
+
+from guanxi.core.api import ERRORS, READ_ERRORS
+from guanxi.core.pagination import PageParams, paginate
+from guanxi.interactions.selectors import timeline_for_customer
+
+from . import selectors, services
+from .filters import CustomerFilters
+from .schemas import (
+    BulkAssignIn,
+    BulkOut,
+    BulkTagIn,
+    ContactIn,
+    ContactOut,
+    ContactPage,
+    ContactPatch,
+    CustomerIn,
+    CustomerOut,
+    CustomerPage,
+    CustomerPatch,
+    CustomFieldIn,
+    CustomFieldOut,
+    CustomFieldPatch,
+    StageChangeOut,
+    StageIn,
+    TimelineEventOut,
+)
+
+router = Router(tags=["customers"])
+
+
+def _custom_params(request) -> dict:
+    return {k: v for k, v in request.GET.items() if k.startswith("cf_")}
+
+
+@router.get("/customers", response={200: CustomerPage, **READ_ERRORS})
+def list_customers(request, filters: Query[CustomerFilters], page: Query[PageParams]):
+    """Customers you may see; `q` searches name, pinyin, initials, phone, email and company;
+    `cf_<key>=value` filters on a custom field."""
+    qs = selectors.customer_list(
+        actor=request.user, filters=filters, custom=_custom_params(request)
+    )
+    return paginate(qs, page)
+
+
+@router.post("/customers", response={201: CustomerOut, **ERRORS})
+def create_customer(request, payload: CustomerIn, allow_duplicate: bool = False):
+    """Create a customer. Answers 409 with the existing customers when a phone or email is
+    already on file; repeat with `allow_duplicate=true` to create it anyway."""
+    data = payload.dict(exclude_unset=True)
+    if "addresses" in data:
+        data["addresses"] = [a for a in data["addresses"]]
+    customer = services.customer_create(
+        actor=request.user, data=data, allow_duplicate=allow_duplicate
+    )
+    return 201, selectors.customer_get(actor=request.user, customer_id=customer.pk)
+
+
+@router.get("/customers/{int:customer_id}", response={200: CustomerOut, **READ_ERRORS})
+def get_customer(request, customer_id: int):
+    return selectors.customer_get(actor=request.user, customer_id=customer_id)
+
+
+@router.patch("/customers/{int:customer_id}", response={200: CustomerOut, **ERRORS})
+def update_customer(
+    request, customer_id: int, payload: CustomerPatch, allow_duplicate: bool = False
+):
+    customer = selectors.customer_get(actor=request.user, customer_id=customer_id)
+    services.customer_update(
+        actor=request.user,
+        customer=customer,
+        data=payload.dict(exclude_unset=True),
+        allow_duplicate=allow_duplicate,
+    )
+    return selectors.customer_get(actor=request.user, customer_id=customer_id)
+
+
+@router.delete("/customers/{int:customer_id}", response={204: None, **ERRORS})
+def delete_customer(request, customer_id: int):
+    customer = selectors.customer_get(actor=request.user, customer_id=customer_id)
+    services.customer_delete(actor=request.user, customer=customer)
+    return HttpResponse(status=204)
+
+
+@router.post("/customers/{int:customer_id}/stage", response={200: CustomerOut, **ERRORS})
+def change_stage(request, customer_id: int, payload: StageIn):
+    """Move a customer to another lifecycle stage, with the cause."""
+    customer = selectors.customer_get(actor=request.user, customer_id=customer_id)
+    services.customer_change_stage(
+        actor=request.user, customer=customer, stage=payload.stage, cause=payload.cause
+    )
+    return selectors.customer_get(actor=request.user, customer_id=customer_id)
+
+
+@router.get(
+    "/customers/{int:customer_id}/stage-history",
+    response={200: list[StageChangeOut], **READ_ERRORS},
+)
+def stage_history(request, customer_id: int):
+    customer = selectors.customer_get(actor=request.user, customer_id=customer_id)
+    return list(customer.stage_changes.all()[:200])
+
+
+@router.get(
+    "/customers/{int:customer_id}/timeline", response={200: list[TimelineEventOut], **READ_ERRORS}
+)
+def customer_timeline(request, customer_id: int, page: Query[PageParams]):
+    """Everything that happened with a customer, newest first."""
+    customer = selectors.customer_get(actor=request.user, customer_id=customer_id)
+    events = timeline_for_customer(customer_id=customer.pk, limit=page.offset + page.limit)
+    return events[page.offset :]
+
+
+@router.post("/customers/bulk/assign-owner", response={200: BulkOut, **ERRORS})
+def bulk_assign(request, payload: BulkAssignIn):
+    """Give many customers to one owner (managers within their team, admins anyone)."""
+    from guanxi.accounts.selectors import user_list
+    from guanxi.core.errors import ValidationFailed
+
+    owner = user_list(actor=request.user).filter(pk=payload.owner).first()
+    if owner is None:
+        raise ValidationFailed(errors={"owner": ["No active user with this id."]})
+    return {
+        "changed": services.customers_assign_owner(
+            actor=request.user, customer_ids=payload.ids, owner=owner
+        )
+    }
+
+
+@router.post("/customers/bulk/tag", response={200: BulkOut, **ERRORS})
+def bulk_tag(request, payload: BulkTagIn):
+    return {
+        "changed": services.customers_tag(
+            actor=request.user, customer_ids=payload.ids, add=payload.add, remove=payload.remove
+        )
+    }
+
+
+@router.get("/contacts", response={200: ContactPage, **READ_ERRORS})
+def list_contacts(request, page: Query[PageParams], customer: int | None = None):
+    return paginate(
+        selectors.contact_list(actor=request.user, customer_id=customer).order_by(
+            "customer_id", "-is_primary", "name"
+        ),
+        page,
+    )
+
+
+@router.post("/contacts", response={201: ContactOut, **ERRORS})
+def create_contact(request, payload: ContactIn):
+    data = payload.dict(exclude_unset=True)
+    customer = selectors.customer_get(actor=request.user, customer_id=data.pop("customer"))
+    return 201, services.contact_create(actor=request.user, customer=customer, data=data)
+
+
+@router.get("/contacts/{int:contact_id}", response={200: ContactOut, **READ_ERRORS})
+def get_contact(request, contact_id: int):
+    return selectors.contact_get(actor=request.user, contact_id=contact_id)
+
+
+@router.patch("/contacts/{int:contact_id}", response={200: ContactOut, **ERRORS})
+def update_contact(request, contact_id: int, payload: ContactPatch):
+    contact = selectors.contact_get(actor=request.user, contact_id=contact_id)
+    return services.contact_update(
+        actor=request.user, contact=contact, data=payload.dict(exclude_unset=True)
+    )
+
+
+@router.delete("/contacts/{int:contact_id}", response={204: None, **ERRORS})
+def delete_contact(request, contact_id: int):
+    contact = selectors.contact_get(actor=request.user, contact_id=contact_id)
+    services.contact_delete(actor=request.user, contact=contact)
+    return HttpResponse(status=204)
+
+
+@router.get(
+    "/custom-fields", response={200: list[CustomFieldOut], **READ_ERRORS}, tags=["custom fields"]
+)
+def list_custom_fields(request, include_inactive: bool = False):
+    return selectors.custom_field_definitions(active_only=not include_inactive)
+
+
+@router.post("/custom-fields", response={201: CustomFieldOut, **ERRORS}, tags=["custom fields"])
+def create_custom_field(request, payload: CustomFieldIn):
+    """Define a customer field (admins): text, number, date or choice, with validation."""
+    return 201, services.custom_field_create(
+        actor=request.user, data=payload.dict(exclude_unset=True)
+    )
+
+
+@router.patch(
+    "/custom-fields/{key}", response={200: CustomFieldOut, **ERRORS}, tags=["custom fields"]
+)
+def update_custom_field(request, key: str, payload: CustomFieldPatch):
+    from guanxi.accounts import access
+
+    access.require(request.user, "customfield.manage")
+    definition = services.get_definition(key=key)
+    return services.custom_field_update(
+        actor=request.user, definition=definition, data=payload.dict(exclude_unset=True)
+    )
+
+
+@router.delete("/custom-fields/{key}", response={204: None, **ERRORS}, tags=["custom fields"])
+def delete_custom_field(request, key: str):
+    """Retire a field; stored values are kept."""
+    from guanxi.accounts import access
+
+    access.require(request.user, "customfield.manage")
+    services.custom_field_delete(actor=request.user, definition=services.get_definition(key=key))
+    return HttpResponse(status=204)

@@ -1,0 +1,178 @@
+"""Turning what people type into what we store: phones, emails, names, custom field values.
+
+Pure functions (no database), shared by the services, the import pipeline and the forms.
+Each raises ValueError with a message meant for the person who typed the value.
+"""
+
+import re
+import unicodedata
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+import phonenumbers
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
+from django.utils.dateparse import parse_date
+from django.utils.translation import gettext as _
+from pypinyin import Style, lazy_pinyin
+
+from .choices import CustomFieldType
+
+_email_validator = EmailValidator()
+
+# Surnames whose reading differs from the character's most common reading.
+SURNAME_READINGS = {
+    "单": "shan",
+    "曾": "zeng",
+    "解": "xie",
+    "仇": "qiu",
+    "朴": "piao",
+    "区": "ou",
+    "查": "zha",
+    "盖": "ge",
+    "乐": "yue",
+    "尉": "yu",
+    "缪": "miao",
+    "覃": "qin",
+    "翟": "zhai",
+    "秘": "bi",
+    "重": "chong",
+    "种": "chong",
+    "冼": "xian",
+    "长": "chang",
+}
+
+
+def fold(text: str) -> str:
+    """Full-width to half-width (NFKC), collapsed whitespace, trimmed."""
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text or "")).strip()
+
+
+def normalize_phone(raw: str, region: str | None = None) -> tuple[str, str]:
+    """Return (E.164 number, extension) for a phone typed in any common form.
+
+    "138 0013 8000", "+86-138-0013-8000", "8613800138000" and "0086 138 0013 8000" are one
+    number: +8613800138000. Landlines need their area code ("010-12345678").
+    """
+    text = fold(raw)
+    if not text:
+        raise ValueError(_("Enter a phone number."))
+    region = region or settings.GUANXI_DEFAULT_REGION
+    candidates = [text]
+    digits = re.sub(r"\D", "", text)
+    if not text.startswith("+") and digits:
+        candidates.append("+" + digits)  # a country code written without its plus sign
+    for candidate in candidates:
+        try:
+            number = phonenumbers.parse(candidate, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_valid_number(number):
+            e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+            return e164, number.extension or ""
+    raise ValueError(_("“%(value)s” is not a valid phone number.") % {"value": raw})
+
+
+def phone_search_forms(e164: str) -> list[str]:
+    """The digit strings a person might search a number by: with and without country code."""
+    digits = e164.lstrip("+")
+    try:
+        national = str(phonenumbers.parse(e164).national_number)
+    except phonenumbers.NumberParseException:
+        national = digits
+    return [digits] if national == digits else [national, digits]
+
+
+def normalize_email(raw: str) -> str:
+    email = fold(raw).lower()
+    if not email:
+        raise ValueError(_("Enter an email address."))
+    try:
+        _email_validator(email)
+    except ValidationError as e:
+        raise ValueError(_("“%(value)s” is not a valid email address.") % {"value": raw}) from e
+    return email
+
+
+def name_keys(name: str) -> tuple[str, str]:
+    """(full pinyin, initials) for a name: 张三 → ("zhangsan", "zs"); John Smith → ("johnsmith", "js")."""
+    text = fold(name).lower()
+    syllables: list[str] = []
+    for i, part in enumerate(lazy_pinyin(text, style=Style.NORMAL, errors="default")):
+        if i == 0 and text[:1] in SURNAME_READINGS:
+            part = SURNAME_READINGS[text[0]]
+        syllables.extend(w for w in re.split(r"[^0-9a-zü]+", part) if w)
+    full = "".join(syllables)
+    initials = "".join(s[0] for s in syllables)
+    return full[:400], initials[:100]
+
+
+def build_search_text(
+    *,
+    name: str,
+    company_name: str = "",
+    phones=(),
+    emails=(),
+    external_id: str | None = None,
+    contact_names=(),
+) -> str:
+    """The lower-cased text that substring search runs over (one column, one index)."""
+    pinyin, initials = name_keys(name)
+    parts = [fold(name).lower(), pinyin, initials]
+    if company_name:
+        parts += [fold(company_name).lower(), name_keys(company_name)[0]]
+    for phone in phones:
+        parts += phone_search_forms(phone)
+    parts += list(emails)
+    parts += [fold(n).lower() for n in contact_names]
+    if external_id:
+        parts.append(external_id.lower())
+    return " ".join(p for p in parts if p)
+
+
+def clean_custom_value(definition, raw):
+    """Validate one custom field value against its definition; returns the stored form."""
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        if definition.required:
+            raise ValueError(_("This field is required."))
+        return None
+    kind = definition.field_type
+    if kind == CustomFieldType.TEXT:
+        value = fold(str(raw))
+        if definition.max_length and len(value) > definition.max_length:
+            raise ValueError(_("At most %(n)d characters.") % {"n": definition.max_length})
+        return value
+    if kind == CustomFieldType.NUMBER:
+        if isinstance(raw, bool):
+            raise ValueError(_("Enter a number."))
+        try:
+            value = Decimal(fold(str(raw)))
+        except InvalidOperation as e:
+            raise ValueError(_("“%(value)s” is not a number.") % {"value": raw}) from e
+        if not value.is_finite():
+            raise ValueError(_("Enter a finite number."))
+        if definition.min_value is not None and value < definition.min_value:
+            raise ValueError(_("Must be at least %(n)s.") % {"n": definition.min_value.normalize()})
+        if definition.max_value is not None and value > definition.max_value:
+            raise ValueError(_("Must be at most %(n)s.") % {"n": definition.max_value.normalize()})
+        return int(value) if value == value.to_integral_value() else float(value)
+    if kind == CustomFieldType.DATE:
+        if isinstance(raw, date):
+            return raw.isoformat()
+        try:
+            parsed = parse_date(fold(str(raw)))
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            raise ValueError(_("“%(value)s” is not a date (use YYYY-MM-DD).") % {"value": raw})
+        return parsed.isoformat()
+    if kind == CustomFieldType.CHOICE:
+        value = fold(str(raw))
+        if value not in definition.choices:
+            raise ValueError(
+                _("“%(value)s” is not one of: %(choices)s.")
+                % {"value": raw, "choices": ", ".join(definition.choices)}
+            )
+        return value
+    raise ValueError(_("Unknown field type."))

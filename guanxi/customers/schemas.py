@@ -1,0 +1,239 @@
+from datetime import date, datetime
+from typing import Any
+
+from ninja import Field, Schema
+
+from guanxi.core.api import PageOut, StrictIn
+
+
+class AddressSchema(StrictIn):
+    label: str = ""
+    province: str = ""
+    city: str = ""
+    district: str = ""
+    street: str = ""
+    postcode: str = ""
+    is_primary: bool = False
+
+
+class CustomerIn(StrictIn):
+    kind: str = "person"
+    name: str
+    company_name: str = ""
+    phones: list[str] = []
+    emails: list[str] = []
+    addresses: list[AddressSchema] = []
+    gender: str = ""
+    birthday: date | None = None
+    industry: str = ""
+    company_size: str = ""
+    business_scope: str = ""
+    source: str = ""
+    preferred_channel: str = ""
+    stage: str = "lead"
+    stage_cause: str = ""
+    external_id: str | None = None
+    notes: str = ""
+    tags: list[str] = []
+    custom_fields: dict[str, Any] = {}
+    owner: int | None = Field(None, description="User id; reps may only name themselves.")
+
+
+class CustomerPatch(StrictIn):
+    kind: str | None = None
+    name: str | None = None
+    company_name: str | None = None
+    phones: list[str] | None = None
+    emails: list[str] | None = None
+    addresses: list[AddressSchema] | None = None
+    gender: str | None = None
+    birthday: date | None = None
+    industry: str | None = None
+    company_size: str | None = None
+    business_scope: str | None = None
+    source: str | None = None
+    preferred_channel: str | None = None
+    stage: str | None = None
+    stage_cause: str | None = None
+    external_id: str | None = None
+    notes: str | None = None
+    tags: list[str] | None = None
+    custom_fields: dict[str, Any] | None = None
+    owner: int | None = None
+
+
+class CustomerOut(Schema):
+    id: int
+    kind: str
+    name: str
+    name_pinyin: str
+    company_name: str
+    phones: list[str]
+    emails: list[str]
+    addresses: list[AddressSchema]
+    gender: str
+    birthday: date | None
+    industry: str
+    company_size: str
+    business_scope: str
+    source: str
+    preferred_channel: str
+    stage: str
+    stage_changed_at: datetime | None
+    external_id: str | None
+    notes: str
+    tags: list[str]
+    custom_fields: dict[str, Any]
+    owner: int | None
+    owner_username: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @staticmethod
+    def resolve_phones(obj):
+        return [p.number for p in obj.phones.all()]
+
+    @staticmethod
+    def resolve_emails(obj):
+        return [e.email for e in obj.emails.all()]
+
+    @staticmethod
+    def resolve_tags(obj):
+        return [t.name for t in obj.tags.all()]
+
+    @staticmethod
+    def resolve_addresses(obj):
+        return list(obj.addresses.all())
+
+    @staticmethod
+    def resolve_owner(obj):
+        return obj.owner_id
+
+    @staticmethod
+    def resolve_owner_username(obj):
+        return obj.owner.username if obj.owner_id else None
+
+
+class CustomerPage(PageOut):
+    items: list[CustomerOut]
+
+
+class StageIn(StrictIn):
+    stage: str
+    cause: str = ""
+
+
+class StageChangeOut(Schema):
+    from_stage: str
+    to_stage: str
+    cause: str
+    actor: int | None = Field(None, alias="actor_id")
+    at: datetime
+
+
+class BulkAssignIn(StrictIn):
+    ids: list[int] = Field(..., max_length=10000)
+    owner: int
+
+
+class BulkTagIn(StrictIn):
+    ids: list[int] = Field(..., max_length=10000)
+    add: list[str] = []
+    remove: list[str] = []
+
+
+class BulkOut(Schema):
+    changed: int
+
+
+class ContactIn(StrictIn):
+    customer: int
+    name: str
+    title: str = ""
+    phone: str = ""
+    email: str = ""
+    is_primary: bool = False
+    notes: str = ""
+
+
+class ContactPatch(StrictIn):
+    name: str | None = None
+    title: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    is_primary: bool | None = None
+    notes: str | None = None
+
+
+class ContactOut(Schema):
+    id: int
+    customer: int = Field(..., alias="customer_id")
+    name: str
+    title: str
+    phone: str
+    email: str
+    is_primary: bool
+    notes: str
+
+
+class ContactPage(PageOut):
+    items: list[ContactOut]
+
+
+class CustomFieldIn(StrictIn):
+    key: str
+    label_zh: str
+    label_en: str = ""
+    field_type: str
+    choices: list[str] = []
+    required: bool = False
+    min_value: float | None = None
+    max_value: float | None = None
+    max_length: int | None = Field(None, ge=1, le=10000)
+    help_text: str = ""
+    position: int = Field(0, ge=0, le=32000)
+
+
+class CustomFieldPatch(StrictIn):
+    label_zh: str | None = None
+    label_en: str | None = None
+    choices: list[str] | None = None
+    required: bool | None = None
+    min_value: float | None = None
+    max_value: float | None = None
+    max_length: int | None = Field(None, ge=1, le=10000)
+    help_text: str | None = None
+    position: int | None = Field(None, ge=0, le=32000)
+    is_active: bool | None = None
+
+
+class CustomFieldOut(Schema):
+    key: str
+    label_zh: str
+    label_en: str
+    field_type: str
+    choices: list[str]
+    required: bool
+    min_value: float | None
+    max_value: float | None
+    max_length: int | None
+    help_text: str
+    position: int
+    is_active: bool
+
+
+class TimelineEventOut(Schema):
+    id: int
+    kind: str
+    at: datetime
+    actor: int | None = Field(None, alias="actor_id")
+    summary: str
+    data: dict[str, Any]
+    object_model: str
+    object_id: int | None
+
+    @staticmethod
+    def resolve_summary(obj):
+        from guanxi.interactions.timeline import describe
+
+        return describe(obj)

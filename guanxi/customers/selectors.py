@@ -1,0 +1,77 @@
+"""Reads of customers, always scoped by the actor through accounts.access."""
+
+from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext as _
+
+from guanxi.accounts import access
+from guanxi.core.errors import NotFound
+
+from .filters import CustomerFilters, apply_custom_field_filters, apply_filters
+from .models import Contact, Customer, CustomerEmail, CustomerPhone, CustomFieldDefinition, Tag
+
+
+def customer_queryset(*, actor) -> QuerySet[Customer]:
+    """Every customer the actor may see."""
+    return access.scope_customers(Customer.objects.all(), actor)
+
+
+def customer_list(
+    *, actor, filters: CustomerFilters | None = None, custom: dict | None = None
+) -> QuerySet[Customer]:
+    """Customers the actor may see, filtered and searched, with what a list shows prefetched."""
+    qs = customer_queryset(actor=actor)
+    if filters is not None:
+        qs = apply_filters(qs, filters, actor=actor)
+    if custom:
+        qs = apply_custom_field_filters(qs, custom)
+    return qs.select_related("owner").prefetch_related(
+        Prefetch("phones", queryset=CustomerPhone.objects.order_by("position", "id")),
+        Prefetch("emails", queryset=CustomerEmail.objects.order_by("position", "id")),
+        "tags",
+    )
+
+
+def customer_get(*, actor, customer_id) -> Customer:
+    """One customer the actor may see, or NotFound (also for ones that exist but are hidden)."""
+    try:
+        return customer_list(actor=actor).get(pk=customer_id)
+    except (Customer.DoesNotExist, ValueError, TypeError) as e:
+        raise NotFound(_("Customer not found.")) from e
+
+
+def customer_duplicates(
+    *, phones: list[str], emails: list[str], exclude_id: int | None = None
+) -> list[Customer]:
+    """Stored customers sharing a phone or an email (unscoped: the caller decides what to show)."""
+    ids = set()
+    if phones:
+        ids |= set(
+            CustomerPhone.objects.filter(number__in=phones).values_list("customer_id", flat=True)
+        )
+    if emails:
+        ids |= set(
+            CustomerEmail.objects.filter(email__in=emails).values_list("customer_id", flat=True)
+        )
+    ids.discard(exclude_id)
+    return list(Customer.objects.filter(pk__in=ids).order_by("pk")[:20])
+
+
+def contact_list(*, actor, customer_id: int | None = None) -> QuerySet[Contact]:
+    qs = access.scope_customer_children(Contact.objects.select_related("customer"), actor)
+    return qs.filter(customer_id=customer_id) if customer_id is not None else qs
+
+
+def contact_get(*, actor, contact_id) -> Contact:
+    try:
+        return contact_list(actor=actor).get(pk=contact_id)
+    except (Contact.DoesNotExist, ValueError, TypeError) as e:
+        raise NotFound(_("Contact not found.")) from e
+
+
+def custom_field_definitions(*, active_only: bool = True) -> list[CustomFieldDefinition]:
+    qs = CustomFieldDefinition.objects.all()
+    return list(qs.filter(is_active=True) if active_only else qs)
+
+
+def tag_list() -> QuerySet[Tag]:
+    return Tag.objects.all()

@@ -1,0 +1,108 @@
+"""Interactions and tasks over REST."""
+
+from django.http import HttpResponse
+from ninja import Query, Router
+
+from guanxi.core.api import ERRORS, READ_ERRORS
+from guanxi.core.pagination import PageParams, paginate
+from guanxi.customers.selectors import customer_get
+
+from . import selectors, services
+from .schemas import (
+    InteractionFilters,
+    InteractionIn,
+    InteractionOut,
+    InteractionPage,
+    InteractionPatch,
+    TaskIn,
+    TaskOut,
+    TaskPage,
+    TaskPatch,
+)
+
+router = Router(tags=["interactions & tasks"])
+
+
+@router.get("/interactions", response={200: InteractionPage, **READ_ERRORS})
+def list_interactions(request, filters: Query[InteractionFilters], page: Query[PageParams]):
+    """Interactions on customers you may see; filter by customer, type, channel, time, text."""
+    qs = selectors.interaction_list(
+        actor=request.user,
+        customer_id=filters.customer,
+        kind=filters.kind,
+        channel=filters.channel,
+        q=filters.q,
+        after=filters.after,
+        before=filters.before,
+    )
+    return paginate(qs, page)
+
+
+@router.post("/interactions", response={201: InteractionOut, **ERRORS})
+def create_interaction(request, payload: InteractionIn):
+    data = payload.dict(exclude_unset=True)
+    customer = customer_get(actor=request.user, customer_id=data.pop("customer"))
+    return 201, services.interaction_log(actor=request.user, customer=customer, data=data)
+
+
+@router.get("/interactions/{int:interaction_id}", response={200: InteractionOut, **READ_ERRORS})
+def get_interaction(request, interaction_id: int):
+    return selectors.interaction_get(actor=request.user, interaction_id=interaction_id)
+
+
+@router.patch("/interactions/{int:interaction_id}", response={200: InteractionOut, **ERRORS})
+def update_interaction(request, interaction_id: int, payload: InteractionPatch):
+    interaction = selectors.interaction_get(actor=request.user, interaction_id=interaction_id)
+    return services.interaction_update(
+        actor=request.user, interaction=interaction, data=payload.dict(exclude_unset=True)
+    )
+
+
+@router.delete("/interactions/{int:interaction_id}", response={204: None, **ERRORS})
+def delete_interaction(request, interaction_id: int):
+    interaction = selectors.interaction_get(actor=request.user, interaction_id=interaction_id)
+    services.interaction_delete(actor=request.user, interaction=interaction)
+    return HttpResponse(status=204)
+
+
+@router.get("/tasks", response={200: TaskPage, **READ_ERRORS})
+def list_tasks(
+    request,
+    page: Query[PageParams],
+    customer: int | None = None,
+    status: str | None = None,
+    owner: str | None = None,
+):
+    """Your tasks and tasks on customers you may see; `owner=me` for only yours."""
+    return paginate(
+        selectors.task_list(actor=request.user, customer_id=customer, status=status, owner=owner),
+        page,
+    )
+
+
+@router.post("/tasks", response={201: TaskOut, **ERRORS})
+def create_task(request, payload: TaskIn):
+    data = payload.dict(exclude_unset=True)
+    customer_id = data.pop("customer", None)
+    customer = customer_get(actor=request.user, customer_id=customer_id) if customer_id else None
+    return 201, services.task_create(actor=request.user, customer=customer, data=data)
+
+
+@router.get("/tasks/{int:task_id}", response={200: TaskOut, **READ_ERRORS})
+def get_task(request, task_id: int):
+    return selectors.task_get(actor=request.user, task_id=task_id)
+
+
+@router.patch("/tasks/{int:task_id}", response={200: TaskOut, **ERRORS})
+def update_task(request, task_id: int, payload: TaskPatch):
+    task = selectors.task_get(actor=request.user, task_id=task_id)
+    return services.task_update(
+        actor=request.user, task=task, data=payload.dict(exclude_unset=True)
+    )
+
+
+@router.delete("/tasks/{int:task_id}", response={204: None, **ERRORS})
+def delete_task(request, task_id: int):
+    task = selectors.task_get(actor=request.user, task_id=task_id)
+    services.task_delete(actor=request.user, task=task)
+    return HttpResponse(status=204)

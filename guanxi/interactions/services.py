@@ -1,0 +1,316 @@
+"""Writes of interactions and tasks."""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+
+from guanxi.accounts import access
+from guanxi.accounts.audit import audit_record, diff
+from guanxi.accounts.choices import AuditAction
+from guanxi.accounts.models import User
+from guanxi.core.errors import PermissionDenied, ValidationFailed
+from guanxi.customers.services import Errors
+
+from .choices import Channel, Direction, EventKind, InteractionKind, TaskPriority, TaskStatus
+from .models import Interaction, Task
+from .timeline import timeline_record
+
+INTERACTION_FIELDS = (
+    "kind",
+    "direction",
+    "channel",
+    "subject",
+    "body",
+    "outcome",
+    "next_step",
+    "occurred_at",
+    "contact",
+)
+
+
+def _when(value, field: str, errors: Errors):
+    if value in (None, ""):
+        return None
+    if not isinstance(value, datetime):
+        try:
+            value = parse_datetime(str(value))
+        except ValueError:
+            value = None
+        if value is None:
+            errors.add(field, _("Not a date and time (use ISO 8601)."))
+            return None
+    return timezone.make_aware(value) if timezone.is_naive(value) else value
+
+
+def _clean_interaction(data: dict, *, customer, partial: bool) -> dict:
+    errors = Errors()
+    for field in set(data) - set(INTERACTION_FIELDS):
+        errors.add(field, _("Unknown field."))
+    out = {}
+    for field, choices in (
+        ("kind", InteractionKind),
+        ("direction", Direction),
+        ("channel", Channel),
+    ):
+        if field in data or (field == "kind" and not partial):
+            value = data.get(field) or ""
+            if field == "channel" and value == "":
+                out[field] = ""
+                continue
+            if value not in choices.values:
+                errors.add(
+                    field,
+                    _("“%(value)s” is not one of: %(choices)s.")
+                    % {"value": value, "choices": ", ".join(choices.values)},
+                )
+            out[field] = value
+    for field, limit in (("subject", 200), ("outcome", 255), ("next_step", 255)):
+        if field in data:
+            out[field] = (data[field] or "").strip()
+            if len(out[field]) > limit:
+                errors.add(field, _("At most %(n)d characters.") % {"n": limit})
+    if (not partial or "subject" in data) and not out.get("subject"):
+        errors.add("subject", _("This field is required."))
+    if "body" in data:
+        out["body"] = data["body"] or ""
+    if "occurred_at" in data:
+        out["occurred_at"] = _when(data["occurred_at"], "occurred_at", errors)
+    if data.get("contact"):
+        contact = customer.contacts.filter(pk=getattr(data["contact"], "pk", data["contact"]))
+        if (
+            not str(getattr(data["contact"], "pk", data["contact"])).isdigit()
+            or not contact.exists()
+        ):
+            errors.add("contact", _("This contact does not belong to the customer."))
+        else:
+            out["contact"] = contact.get()
+    elif "contact" in data:
+        out["contact"] = None
+    errors.raise_if_any()
+    return out
+
+
+def interaction_log(*, actor, customer, data: dict) -> Interaction:
+    """Record a call, email, meeting, visit, chat, social message or note with a customer."""
+    access.require_visible(actor, customer.owner_id)
+    access.require_on_customer(actor, "interaction.log", customer)
+    clean = _clean_interaction(data, customer=customer, partial=False)
+    if not clean.get("occurred_at"):
+        clean["occurred_at"] = timezone.now()
+    with transaction.atomic():
+        interaction = Interaction.objects.create(
+            customer=customer, user=actor if actor and actor.is_authenticated else None, **clean
+        )
+        timeline_record(
+            customer_id=customer.pk,
+            kind=EventKind.INTERACTION,
+            actor=actor,
+            at=interaction.occurred_at,
+            obj=interaction,
+            data={"kind": interaction.kind, "subject": interaction.subject},
+        )
+        audit_record(
+            actor=actor,
+            action=AuditAction.CREATE,
+            instance=interaction,
+            customer_id=customer.pk,
+            changes={"kind": [None, interaction.kind], "subject": [None, interaction.subject]},
+        )
+    return interaction
+
+
+def interaction_update(*, actor, interaction: Interaction, data: dict) -> Interaction:
+    customer = interaction.customer
+    access.require_visible(actor, customer.owner_id)
+    access.require_on_customer(actor, "interaction.log", customer)
+    clean = _clean_interaction(data, customer=customer, partial=True)
+    fields = [f for f in INTERACTION_FIELDS if f != "contact"]
+    before = {f: getattr(interaction, f) for f in fields}
+    with transaction.atomic():
+        for field, value in clean.items():
+            if value is not None or field == "contact":
+                setattr(interaction, field, value)
+        interaction.save()
+        changes = diff(before, {f: getattr(interaction, f) for f in fields})
+        if changes:
+            audit_record(
+                actor=actor,
+                action=AuditAction.UPDATE,
+                instance=interaction,
+                customer_id=customer.pk,
+                changes=changes,
+            )
+    return interaction
+
+
+def interaction_delete(*, actor, interaction: Interaction) -> None:
+    customer = interaction.customer
+    access.require_visible(actor, customer.owner_id)
+    access.require_on_customer(actor, "interaction.log", customer)
+    with transaction.atomic():
+        pk, subject = interaction.pk, interaction.subject
+        interaction.delete()
+        audit_record(
+            actor=actor,
+            action=AuditAction.DELETE,
+            model="interactions.interaction",
+            object_id=pk,
+            object_repr=subject,
+            customer_id=customer.pk,
+        )
+
+
+TASK_FIELDS = ("title", "description", "owner", "due_at", "remind_at", "priority", "status")
+
+
+def _clean_task(actor, data: dict, *, partial: bool) -> dict:
+    errors = Errors()
+    for field in set(data) - set(TASK_FIELDS) - {"customer"}:
+        errors.add(field, _("Unknown field."))
+    out = {}
+    if "title" in data or not partial:
+        out["title"] = (data.get("title") or "").strip()
+        if not out["title"]:
+            errors.add("title", _("This field is required."))
+        elif len(out["title"]) > 200:
+            errors.add("title", _("At most %(n)d characters.") % {"n": 200})
+    if "description" in data:
+        out["description"] = data["description"] or ""
+    for field in ("due_at", "remind_at"):
+        if field in data:
+            out[field] = _when(data[field], field, errors)
+    if "priority" in data:
+        if data["priority"] not in TaskPriority.values:
+            errors.add(
+                "priority",
+                _("“%(value)s” is not one of: %(choices)s.")
+                % {"value": data["priority"], "choices": ", ".join(TaskPriority.values)},
+            )
+        out["priority"] = data["priority"]
+    if "status" in data:
+        if data["status"] not in TaskStatus.values:
+            errors.add(
+                "status",
+                _("“%(value)s” is not one of: %(choices)s.")
+                % {"value": data["status"], "choices": ", ".join(TaskStatus.values)},
+            )
+        out["status"] = data["status"]
+    if data.get("owner") not in (None, ""):
+        owner_id = getattr(data["owner"], "pk", data["owner"])
+        owner = (
+            User.objects.filter(pk=owner_id, is_active=True).first()
+            if str(owner_id).isdigit()
+            else None
+        )
+        if owner is None:
+            errors.add("owner", _("No active user with id %(id)s.") % {"id": owner_id})
+        else:
+            out["owner"] = owner
+    errors.raise_if_any()
+    if (
+        out.get("owner")
+        and out["owner"].pk != actor.pk
+        and not access.can(actor, "task.assign_others")
+    ):
+        raise PermissionDenied(errors={"owner": [_("You may only assign tasks to yourself.")]})
+    due, remind = out.get("due_at"), out.get("remind_at")
+    if due and remind and remind > due:
+        raise ValidationFailed(errors={"remind_at": [_("The reminder is after the due time.")]})
+    return out
+
+
+def task_create(*, actor, data: dict, customer=None) -> Task:
+    """Create a task for the actor (or, for managers, anyone), optionally about a customer."""
+    if customer is not None:
+        access.require_visible(actor, customer.owner_id)
+        access.require_on_customer(actor, "task.write", customer)
+    else:
+        access.require(actor, "task.write")
+    clean = _clean_task(actor, data, partial=False)
+    clean.setdefault("owner", actor)
+    with transaction.atomic():
+        task = Task.objects.create(customer=customer, created_by=actor, **clean)
+        if customer is not None:
+            timeline_record(
+                customer_id=customer.pk,
+                kind=EventKind.TASK_CREATED,
+                actor=actor,
+                obj=task,
+                data={"title": task.title},
+            )
+        audit_record(
+            actor=actor,
+            action=AuditAction.CREATE,
+            instance=task,
+            customer_id=customer.pk if customer else None,
+            changes={"title": [None, task.title], "owner_id": [None, task.owner_id]},
+        )
+    return task
+
+
+def task_update(*, actor, task: Task, data: dict) -> Task:
+    """Change a task; setting status to done records completion on the timeline."""
+    if task.customer_id and task.owner_id != actor.pk:
+        access.require_on_customer(actor, "task.write", task.customer)
+    clean = _clean_task(actor, data, partial=True)
+    fields = ("title", "description", "owner_id", "due_at", "remind_at", "priority", "status")
+    before = {f: getattr(task, f) for f in fields}
+    with transaction.atomic():
+        for field, value in clean.items():
+            setattr(task, field, value)
+        if "remind_at" in clean:
+            task.reminded_at = None
+        if task.status == TaskStatus.DONE and before["status"] != TaskStatus.DONE:
+            task.completed_at = timezone.now()
+            if task.customer_id:
+                timeline_record(
+                    customer_id=task.customer_id,
+                    kind=EventKind.TASK_DONE,
+                    actor=actor,
+                    obj=task,
+                    data={"title": task.title},
+                )
+        elif task.status != TaskStatus.DONE:
+            task.completed_at = None
+        task.save()
+        changes = diff(before, {f: getattr(task, f) for f in fields})
+        if changes:
+            audit_record(
+                actor=actor,
+                action=AuditAction.UPDATE,
+                instance=task,
+                customer_id=task.customer_id,
+                changes=changes,
+            )
+    return task
+
+
+def task_complete(*, actor, task: Task) -> Task:
+    return task_update(actor=actor, task=task, data={"status": TaskStatus.DONE})
+
+
+def task_delete(*, actor, task: Task) -> None:
+    if task.customer_id and task.owner_id != actor.pk:
+        access.require_on_customer(actor, "task.write", task.customer)
+    with transaction.atomic():
+        pk, title, customer_id = task.pk, task.title, task.customer_id
+        task.delete()
+        audit_record(
+            actor=actor,
+            action=AuditAction.DELETE,
+            model="interactions.task",
+            object_id=pk,
+            object_repr=title,
+            customer_id=customer_id,
+        )
+
+
+def tasks_due_for_reminder(*, now=None):
+    """Open tasks whose reminder time has come and that have not been reminded yet."""
+    now = now or timezone.now()
+    return Task.objects.filter(
+        status=TaskStatus.OPEN, remind_at__lte=now, reminded_at__isnull=True
+    ).select_related("owner", "customer")

@@ -1,0 +1,100 @@
+"""The customer timeline: one function records an event, one describes it for display.
+
+Events store a kind and data, not a sentence, so each reader sees them in their own language.
+"""
+
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .choices import EventKind
+from .models import TimelineEvent
+
+
+def timeline_record(
+    *,
+    customer_id: int,
+    kind: str,
+    actor=None,
+    data: dict | None = None,
+    at=None,
+    obj=None,
+) -> TimelineEvent:
+    """Record that something happened to a customer (every service that changes one calls this)."""
+    return TimelineEvent.objects.create(
+        customer_id=customer_id,
+        kind=kind,
+        actor=actor if actor is not None and actor.is_authenticated else None,
+        data=data or {},
+        at=at or timezone.now(),
+        object_model=obj._meta.label_lower if obj is not None else "",
+        object_id=obj.pk if obj is not None else None,
+    )
+
+
+def _label(choices, value):
+    try:
+        return str(choices(value).label)
+    except ValueError:
+        return value or "—"
+
+
+def describe(event: TimelineEvent) -> str:
+    """One line, in the current language, saying what the event was."""
+    from guanxi.customers.choices import Stage
+
+    d = event.data
+    match event.kind:
+        case EventKind.CREATED:
+            return _("Customer record created")
+        case EventKind.UPDATED:
+            fields = ", ".join(d.get("fields", []))
+            return _("Profile changed: %(fields)s") % {"fields": fields}
+        case EventKind.STAGE_CHANGED:
+            text = _("Stage: %(old)s → %(new)s") % {
+                "old": _label(Stage, d.get("from")),
+                "new": _label(Stage, d.get("to")),
+            }
+            return f"{text} ({d['cause']})" if d.get("cause") else text
+        case EventKind.OWNER_CHANGED:
+            return _("Owner: %(old)s → %(new)s") % {
+                "old": d.get("from") or "—",
+                "new": d.get("to") or "—",
+            }
+        case EventKind.TAGGED:
+            parts = []
+            if d.get("added"):
+                parts.append(_("added %(tags)s") % {"tags": ", ".join(d["added"])})
+            if d.get("removed"):
+                parts.append(_("removed %(tags)s") % {"tags": ", ".join(d["removed"])})
+            return _("Tags: %(changes)s") % {"changes": "; ".join(parts)}
+        case EventKind.CONTACT:
+            return _("Contact %(name)s: %(what)s") % {
+                "name": d.get("name", ""),
+                "what": _label_action(d.get("action")),
+            }
+        case EventKind.INTERACTION:
+            from .choices import InteractionKind
+
+            return f"{_label(InteractionKind, d.get('kind'))}: {d.get('subject', '')}"
+        case EventKind.ORDER:
+            if d.get("action") == "status":
+                return _("Order %(number)s is now %(status)s") % {
+                    "number": d.get("number"),
+                    "status": d.get("status_label", d.get("status")),
+                }
+            return _("Order %(number)s placed: %(total)s %(currency)s") % {
+                "number": d.get("number"),
+                "total": d.get("total"),
+                "currency": d.get("currency", ""),
+            }
+        case EventKind.TASK_CREATED:
+            return _("Task created: %(title)s") % {"title": d.get("title", "")}
+        case EventKind.TASK_DONE:
+            return _("Task done: %(title)s") % {"title": d.get("title", "")}
+    return _label(EventKind, event.kind)
+
+
+def _label_action(action):
+    return {"create": _("added"), "update": _("changed"), "delete": _("removed")}.get(
+        action, action or ""
+    )

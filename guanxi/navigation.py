@@ -1,0 +1,95 @@
+"""The staff sidebar: what each role finds and in which order."""
+
+from django.urls import reverse_lazy
+from django.utils.translation import gettext_lazy as _
+
+from guanxi.accounts import access
+
+
+def _is_admin(request):
+    return access.is_admin(request.user)
+
+
+def sidebar_navigation(request):
+    return [
+        {
+            "title": _("Work"),
+            "items": [
+                {"title": _("Dashboard"), "icon": "dashboard", "link": reverse_lazy("admin:index")},
+                {
+                    "title": _("Customers"),
+                    "icon": "groups",
+                    "link": reverse_lazy("admin:customers_customer_changelist"),
+                },
+                {
+                    "title": _("Companies & contacts"),
+                    "icon": "apartment",
+                    "link": reverse_lazy("admin:customers_contact_changelist"),
+                },
+                {
+                    "title": _("Interactions"),
+                    "icon": "forum",
+                    "link": reverse_lazy("admin:interactions_interaction_changelist"),
+                },
+                {
+                    "title": _("Orders"),
+                    "icon": "receipt_long",
+                    "link": reverse_lazy("admin:orders_order_changelist"),
+                },
+                {
+                    "title": _("Tasks"),
+                    "icon": "task_alt",
+                    "link": reverse_lazy("admin:interactions_task_changelist"),
+                },
+            ],
+        },
+        {
+            "title": _("Settings"),
+            "items": [
+                {
+                    "title": _("Users & roles"),
+                    "icon": "manage_accounts",
+                    "link": reverse_lazy("admin:accounts_user_changelist"),
+                    "permission": _is_admin,
+                },
+                {
+                    "title": _("Teams"),
+                    "icon": "diversity_3",
+                    "link": reverse_lazy("admin:accounts_team_changelist"),
+                    "permission": _is_admin,
+                },
+                {
+                    "title": _("Custom fields"),
+                    "icon": "tune",
+                    "link": reverse_lazy("admin:customers_customfielddefinition_changelist"),
+                    "permission": _is_admin,
+                },
+                {
+                    "title": _("Tags"),
+                    "icon": "sell",
+                    "link": reverse_lazy("admin:customers_tag_changelist"),
+                },
+                {
+                    "title": _("Products"),
+                    "icon": "inventory_2",
+                    "link": reverse_lazy("admin:orders_product_changelist"),
+                },
+                {
+                    "title": _("API tokens"),
+                    "icon": "key",
+                    "link": reverse_lazy("admin:accounts_apitoken_changelist"),
+                },
+                {
+                    "title": _("Audit log"),
+                    "icon": "history",
+                    "link": reverse_lazy("admin:accounts_auditentry_changelist"),
+                    "permission": _is_admin,
+                },
+                {
+                    "title": _("API documentation"),
+                    "icon": "api",
+                    "link": reverse_lazy("api:openapi-view"),
+                },
+            ],
+        },
+    ]

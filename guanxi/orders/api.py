@@ -1,0 +1,54 @@
+"""Orders over REST."""
+
+from django.http import HttpResponse
+from ninja import Query, Router
+
+from guanxi.core.api import ERRORS, READ_ERRORS
+from guanxi.core.pagination import PageParams, paginate
+from guanxi.customers.selectors import customer_get
+
+from . import selectors, services
+from .schemas import OrderFilters, OrderIn, OrderOut, OrderPage, OrderPatch
+
+router = Router(tags=["orders"])
+
+
+@router.get("/orders", response={200: OrderPage, **READ_ERRORS})
+def list_orders(request, filters: Query[OrderFilters], page: Query[PageParams]):
+    qs = selectors.order_list(
+        actor=request.user,
+        customer_id=filters.customer,
+        status=filters.status,
+        ordered_after=filters.ordered_after,
+        ordered_before=filters.ordered_before,
+    )
+    return paginate(qs.prefetch_related("lines__product"), page)
+
+
+@router.post("/orders", response={201: OrderOut, **ERRORS})
+def create_order(request, payload: OrderIn):
+    """Record an order with lines; its total is computed from the lines."""
+    data = payload.dict(exclude_unset=True)
+    customer = customer_get(actor=request.user, customer_id=data.pop("customer"))
+    data["lines"] = [dict(line) for line in data["lines"]]
+    order = services.order_create(actor=request.user, customer=customer, data=data)
+    return 201, selectors.order_get(actor=request.user, order_id=order.pk)
+
+
+@router.get("/orders/{int:order_id}", response={200: OrderOut, **READ_ERRORS})
+def get_order(request, order_id: int):
+    return selectors.order_get(actor=request.user, order_id=order_id)
+
+
+@router.patch("/orders/{int:order_id}", response={200: OrderOut, **ERRORS})
+def update_order(request, order_id: int, payload: OrderPatch):
+    order = selectors.order_get(actor=request.user, order_id=order_id)
+    services.order_update(actor=request.user, order=order, data=payload.dict(exclude_unset=True))
+    return selectors.order_get(actor=request.user, order_id=order_id)
+
+
+@router.delete("/orders/{int:order_id}", response={204: None, **ERRORS})
+def delete_order(request, order_id: int):
+    order = selectors.order_get(actor=request.user, order_id=order_id)
+    services.order_delete(actor=request.user, order=order)
+    return HttpResponse(status=204)

@@ -1,0 +1,80 @@
+from datetime import date, datetime
+from decimal import Decimal
+
+from ninja import Field, Schema
+
+from guanxi.core.api import PageOut, StrictIn
+
+
+class OrderLineIn(StrictIn):
+    sku: str | None = None
+    product_name: str = ""
+    category: str = ""
+    quantity: Decimal = Field(Decimal("1"), gt=0, lt=Decimal("1e9"))
+    unit_price: Decimal | None = Field(None, ge=0, lt=Decimal("1e10"))
+    discount: Decimal = Field(Decimal("0"), ge=0, lt=Decimal("1e10"))
+
+
+class OrderIn(StrictIn):
+    customer: int
+    number: str
+    ordered_at: datetime | None = None
+    status: str = "paid"
+    channel: str = "online"
+    currency: str = "CNY"
+    notes: str = ""
+    lines: list[OrderLineIn] = Field(..., min_length=1, max_length=1000)
+
+
+class OrderPatch(StrictIn):
+    number: str | None = None
+    ordered_at: datetime | None = None
+    status: str | None = None
+    channel: str | None = None
+    currency: str | None = None
+    notes: str | None = None
+    lines: list[OrderLineIn] | None = Field(None, min_length=1, max_length=1000)
+
+
+class OrderLineOut(Schema):
+    id: int
+    product_name: str
+    sku: str | None = None
+    category: str
+    quantity: Decimal
+    unit_price: Decimal
+    discount: Decimal
+    amount: Decimal
+
+    @staticmethod
+    def resolve_sku(obj):
+        return obj.product.sku if obj.product_id else None
+
+
+class OrderOut(Schema):
+    id: int
+    customer: int = Field(..., alias="customer_id")
+    number: str
+    ordered_at: datetime
+    status: str
+    channel: str
+    currency: str
+    total: Decimal
+    notes: str
+    lines: list[OrderLineOut]
+    created_at: datetime
+
+    @staticmethod
+    def resolve_lines(obj):
+        return list(obj.lines.all())
+
+
+class OrderPage(PageOut):
+    items: list[OrderOut]
+
+
+class OrderFilters(Schema):
+    customer: int | None = None
+    status: str | None = None
+    ordered_after: date | None = None
+    ordered_before: date | None = None

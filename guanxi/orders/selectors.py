@@ -1,0 +1,42 @@
+"""Reads of orders, scoped through the customer the order belongs to."""
+
+from django.db.models import Prefetch, QuerySet
+from django.utils.translation import gettext as _
+
+from guanxi.accounts import access
+from guanxi.core.errors import NotFound
+
+from .models import Order, OrderLine, Product
+
+
+def order_list(
+    *,
+    actor,
+    customer_id: int | None = None,
+    status: str | None = None,
+    ordered_after=None,
+    ordered_before=None,
+) -> QuerySet[Order]:
+    qs = access.scope_customer_children(Order.objects.all(), actor)
+    if customer_id is not None:
+        qs = qs.filter(customer_id=customer_id)
+    if status:
+        qs = qs.filter(status=status)
+    if ordered_after:
+        qs = qs.filter(ordered_at__date__gte=ordered_after)
+    if ordered_before:
+        qs = qs.filter(ordered_at__date__lte=ordered_before)
+    return qs.select_related("customer").prefetch_related(
+        Prefetch("lines", queryset=OrderLine.objects.order_by("id"))
+    )
+
+
+def order_get(*, actor, order_id) -> Order:
+    try:
+        return order_list(actor=actor).get(pk=order_id)
+    except (Order.DoesNotExist, ValueError, TypeError) as e:
+        raise NotFound(_("Order not found.")) from e
+
+
+def product_list() -> QuerySet[Product]:
+    return Product.objects.filter(is_active=True)
