@@ -1,6 +1,6 @@
 """Users (admins), the current user, and one's own API tokens."""
 
-from ninja import Router
+from ninja import Router, Status
 
 from guanxi.core.api import ERRORS, READ_ERRORS
 from guanxi.core.errors import NotFound
@@ -27,14 +27,17 @@ def list_users(request):
 def create_user(request, payload: UserIn):
     access.require(request.user, "user.manage")
     team = services.team_get_or_create(name=payload.team) if payload.team else None
-    return 201, services.user_create(
-        actor=request.user,
-        username=payload.username,
-        role=payload.role,
-        password=payload.password,
-        email=payload.email,
-        display_name=payload.display_name,
-        team=team,
+    return Status(
+        201,
+        services.user_create(
+            actor=request.user,
+            username=payload.username,
+            role=payload.role,
+            password=payload.password,
+            email=payload.email,
+            display_name=payload.display_name,
+            team=team,
+        ),
     )
 
 
@@ -60,7 +63,7 @@ def list_tokens(request):
 def create_token(request, payload: TokenIn):
     token, plain = services.token_create(actor=request.user, user=request.user, name=payload.name)
     token.token = plain
-    return 201, token
+    return Status(201, token)
 
 
 @router.delete("/tokens/{int:token_id}", response={204: None, **ERRORS})

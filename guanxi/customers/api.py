@@ -1,7 +1,7 @@
 """Customers, contacts and custom field definitions over REST."""
 
 from django.http import HttpResponse
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from guanxi.core.api import ERRORS, READ_ERRORS
 from guanxi.core.pagination import PageParams, paginate
@@ -56,7 +56,7 @@ def create_customer(request, payload: CustomerIn, allow_duplicate: bool = False)
     customer = services.customer_create(
         actor=request.user, data=data, allow_duplicate=allow_duplicate
     )
-    return 201, selectors.customer_get(actor=request.user, customer_id=customer.pk)
+    return Status(201, selectors.customer_get(actor=request.user, customer_id=customer.pk))
 
 
 @router.get("/customers/{int:customer_id}", response={200: CustomerOut, **READ_ERRORS})
@@ -153,7 +153,7 @@ def list_contacts(request, page: Query[PageParams], customer: int | None = None)
 def create_contact(request, payload: ContactIn):
     data = payload.dict(exclude_unset=True)
     customer = selectors.customer_get(actor=request.user, customer_id=data.pop("customer"))
-    return 201, services.contact_create(actor=request.user, customer=customer, data=data)
+    return Status(201, services.contact_create(actor=request.user, customer=customer, data=data))
 
 
 @router.get("/contacts/{int:contact_id}", response={200: ContactOut, **READ_ERRORS})
@@ -186,8 +186,8 @@ def list_custom_fields(request, include_inactive: bool = False):
 @router.post("/custom-fields", response={201: CustomFieldOut, **ERRORS}, tags=["custom fields"])
 def create_custom_field(request, payload: CustomFieldIn):
     """Define a customer field (admins): text, number, date or choice, with validation."""
-    return 201, services.custom_field_create(
-        actor=request.user, data=payload.dict(exclude_unset=True)
+    return Status(
+        201, services.custom_field_create(actor=request.user, data=payload.dict(exclude_unset=True))
     )
 
 

@@ -96,7 +96,7 @@ def normalize_email(raw: str) -> str:
 
 
 def name_keys(name: str) -> tuple[str, str]:
-    """(full pinyin, initials) for a name: 张三 → ("zhangsan", "zs"); John Smith → ("johnsmith", "js")."""
+    """(full pinyin, initials): 张三 → ("zhangsan", "zs"), John Smith → ("johnsmith", "js")."""
     text = fold(name).lower()
     syllables: list[str] = []
     for i, part in enumerate(lazy_pinyin(text, style=Style.NORMAL, errors="default")):

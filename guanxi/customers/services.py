@@ -118,9 +118,8 @@ def _clean_profile(data: dict, *, partial: bool, errors: Errors) -> dict:
             if len(value) > max_len:
                 errors.add(field, _("At most %(n)d characters.") % {"n": max_len})
             out[field] = value
-    if not partial or "name" in data:
-        if not out.get("name"):
-            errors.add("name", _("This field is required."))
+    if (not partial or "name" in data) and not out.get("name"):
+        errors.add("name", _("This field is required."))
     for field, choices in CHOICE_FIELDS.items():
         if field in data:
             value = data[field] if data[field] is not None else ""

@@ -1,7 +1,7 @@
 """Interactions and tasks over REST."""
 
 from django.http import HttpResponse
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from guanxi.core.api import ERRORS, READ_ERRORS
 from guanxi.core.pagination import PageParams, paginate
@@ -42,7 +42,7 @@ def list_interactions(request, filters: Query[InteractionFilters], page: Query[P
 def create_interaction(request, payload: InteractionIn):
     data = payload.dict(exclude_unset=True)
     customer = customer_get(actor=request.user, customer_id=data.pop("customer"))
-    return 201, services.interaction_log(actor=request.user, customer=customer, data=data)
+    return Status(201, services.interaction_log(actor=request.user, customer=customer, data=data))
 
 
 @router.get("/interactions/{int:interaction_id}", response={200: InteractionOut, **READ_ERRORS})
@@ -85,7 +85,7 @@ def create_task(request, payload: TaskIn):
     data = payload.dict(exclude_unset=True)
     customer_id = data.pop("customer", None)
     customer = customer_get(actor=request.user, customer_id=customer_id) if customer_id else None
-    return 201, services.task_create(actor=request.user, customer=customer, data=data)
+    return Status(201, services.task_create(actor=request.user, customer=customer, data=data))
 
 
 @router.get("/tasks/{int:task_id}", response={200: TaskOut, **READ_ERRORS})

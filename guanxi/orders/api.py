@@ -1,7 +1,7 @@
 """Orders over REST."""
 
 from django.http import HttpResponse
-from ninja import Query, Router
+from ninja import Query, Router, Status
 
 from guanxi.core.api import ERRORS, READ_ERRORS
 from guanxi.core.pagination import PageParams, paginate
@@ -32,7 +32,7 @@ def create_order(request, payload: OrderIn):
     customer = customer_get(actor=request.user, customer_id=data.pop("customer"))
     data["lines"] = [dict(line) for line in data["lines"]]
     order = services.order_create(actor=request.user, customer=customer, data=data)
-    return 201, selectors.order_get(actor=request.user, order_id=order.pk)
+    return Status(201, selectors.order_get(actor=request.user, order_id=order.pk))
 
 
 @router.get("/orders/{int:order_id}", response={200: OrderOut, **READ_ERRORS})

@@ -1,0 +1,67 @@
+"""Fixtures shared by every app's tests: users of each role, an API client with a token."""
+
+import pytest
+
+from tests.factories import make_customer, make_user
+
+
+@pytest.fixture
+def team(db):
+    from guanxi.accounts.services import team_get_or_create
+
+    return team_get_or_create(name="华东 East")
+
+
+@pytest.fixture
+def other_team(db):
+    from guanxi.accounts.services import team_get_or_create
+
+    return team_get_or_create(name="华南 South")
+
+
+@pytest.fixture
+def admin(db):
+    return make_user("admin1", "admin")
+
+
+@pytest.fixture
+def manager(team):
+    return make_user("manager1", "manager", team=team)
+
+
+@pytest.fixture
+def rep(team):
+    return make_user("rep1", "rep", team=team)
+
+
+@pytest.fixture
+def rep2(team):
+    return make_user("rep2", "rep", team=team)
+
+
+@pytest.fixture
+def far_rep(other_team):
+    return make_user("rep3", "rep", team=other_team)
+
+
+@pytest.fixture
+def agent(db):
+    return make_user("agent1", "agent")
+
+
+@pytest.fixture
+def marketer(db):
+    return make_user("marketer1", "marketer")
+
+
+@pytest.fixture
+def customer(rep):
+    return make_customer(rep, name="张三", phones=["13800138000"], emails=["zhangsan@example.com"])
+
+
+@pytest.fixture
+def api():
+    """`api(user)` → a client that sends that user's bearer token on every request."""
+    from tests.factories import ApiClient
+
+    return ApiClient
