@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install lint format worker check clean-data
+.PHONY: run test install lint format worker check clean-data messages compilemessages
 
 # Find a Python >= 3.12: python3.13, python3.12, python3 (each run and its version checked),
 # then pyenv's versions folder.
@@ -50,3 +50,13 @@ check: install
 
 clean-data:
 	rm -rf var/
+
+# Translations: extract strings (ours and unfold's, which ships no catalogue), then compile.
+# Needs GNU gettext (msgfmt, xgettext); the compiled .mo files are committed so that a fresh
+# machine without gettext still runs translated.
+messages: install
+	$(PY) scripts/i18n.py extract
+	@echo "Fill the empty msgstr entries in guanxi/locale/zh_Hans/LC_MESSAGES/django.po, then: make compilemessages"
+
+compilemessages: install
+	$(PY) scripts/i18n.py compile

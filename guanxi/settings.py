@@ -88,7 +88,10 @@ TEMPLATES = [
 if os.environ.get("DATABASE_URL"):
     DATABASES = {"default": dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60)}
     DATABASES["default"].setdefault("TEST", {})
-    DATABASES["default"]["TEST"]["NAME"] = os.environ.get("GUANXI_TEST_DB_NAME", "test_guanxi")
+    # One test database per process, so concurrent runs (CI, a developer) never collide.
+    DATABASES["default"]["TEST"]["NAME"] = os.environ.get(
+        "GUANXI_TEST_DB_NAME", f"test_guanxi_{os.getpid()}"
+    )
 else:
     DATABASES = {
         "default": {
