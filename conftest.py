@@ -65,3 +65,9 @@ def api():
     from tests.factories import ApiClient
 
     return ApiClient
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Users are made in almost every test; a slow hash would dominate the suite's time."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

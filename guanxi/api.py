@@ -1,7 +1,8 @@
 """The REST API under /api/v1/: one NinjaAPI, one router per app."""
 
+from django.http import Http404
 from django.utils.translation import gettext as _
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Router
 from ninja.errors import AuthenticationError, HttpError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer, django_auth
@@ -75,7 +76,27 @@ def http_error(request, exc: HttpError):
     return api.create_response(request, {"detail": str(exc), "errors": {}}, status=exc.status_code)
 
 
+@api.exception_handler(Http404)
+def not_found(request, exc):
+    return api.create_response(request, {"detail": _("Not found."), "errors": {}}, status=404)
+
+
 api.add_router("/", customers_router)
 api.add_router("/", interactions_router)
 api.add_router("/", orders_router)
 api.add_router("/", accounts_router)
+
+
+# Added last, so that it only catches what no endpoint above matched.
+fallback_router = Router()
+
+
+@fallback_router.api_operation(
+    ["GET", "POST", "PUT", "PATCH", "DELETE"], "/{path:rest}", auth=None, include_in_schema=False
+)
+def unknown_endpoint(request, rest: str):
+    """Anything else under /api/v1/ answers a JSON 404, like the endpoints do."""
+    raise Http404
+
+
+api.add_router("/", fallback_router)

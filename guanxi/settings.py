@@ -134,6 +134,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "guanxi" / "static"]  # project-wide assets (guanxi/guanxi.css)
 MEDIA_ROOT = DATA_DIR / "uploads"
 MEDIA_URL = "media/"
 STORAGES = {

@@ -32,6 +32,19 @@ def make_customer(owner, *, name=None, allow_duplicate=True, **data):
     return customer_create(actor=actor, data=data, allow_duplicate=allow_duplicate)
 
 
+def make_unowned_customer(*, name=None, **data):
+    """A customer nobody owns (managers see these; reps do not), made by an admin."""
+    from guanxi.accounts.models import User
+    from guanxi.customers.services import customer_create
+
+    data.setdefault("name", name or f"客户{next(_seq)}")
+    data["owner"] = None
+    actor = User.objects.filter(role="admin").first() or make_user(
+        f"sys-admin-{next(_seq)}", "admin"
+    )
+    return customer_create(actor=actor, data=data, allow_duplicate=True)
+
+
 def make_order(actor, customer, *, number=None, total="100.00", **data):
     from guanxi.orders.services import order_create
 

@@ -1,12 +1,13 @@
 """Users (admins), the current user, and one's own API tokens."""
 
+from django.utils.translation import gettext as _
 from ninja import Router, Status
 
-from guanxi.core.api import ERRORS, READ_ERRORS
+from guanxi.core.api import ERRORS, READ_ERRORS, Id
 from guanxi.core.errors import NotFound
 
 from . import access, selectors, services
-from .models import ApiToken, Team
+from .models import ApiToken
 from .schemas import TokenCreatedOut, TokenIn, TokenOut, UserIn, UserOut, UserPatch
 
 router = Router(tags=["users"])
@@ -42,14 +43,14 @@ def create_user(request, payload: UserIn):
 
 
 @router.patch("/users/{int:user_id}", response={200: UserOut, **ERRORS})
-def update_user(request, user_id: int, payload: UserPatch):
+def update_user(request, user_id: Id, payload: UserPatch):
     access.require(request.user, "user.manage")
     user = selectors.user_list(actor=request.user).filter(pk=user_id).first()
     if user is None:
-        raise NotFound("User not found.")
+        raise NotFound(_("User not found."))
     data = payload.dict(exclude_unset=True)
     if "team" in data:
-        data["team"] = Team.objects.get_or_create(name=data["team"])[0] if data["team"] else None
+        data["team"] = services.team_get_or_create(name=data["team"]) if data["team"] else None
     return services.user_update(actor=request.user, user=user, **data)
 
 
@@ -67,11 +68,11 @@ def create_token(request, payload: TokenIn):
 
 
 @router.delete("/tokens/{int:token_id}", response={204: None, **ERRORS})
-def revoke_token(request, token_id: int):
+def revoke_token(request, token_id: Id):
     from django.http import HttpResponse
 
     token = ApiToken.objects.filter(pk=token_id, user=request.user).first()
     if token is None:
-        raise NotFound("Token not found.")
+        raise NotFound(_("Token not found."))
     services.token_revoke(actor=request.user, token=token)
     return HttpResponse(status=204)

@@ -23,16 +23,16 @@ class UserIn(StrictIn):
     username: str = Field(..., max_length=150)
     role: str
     password: str | None = Field(None, max_length=200)
-    email: str = ""
-    display_name: str = ""
-    team: str | None = None
+    email: str = Field("", max_length=254)
+    display_name: str = Field("", max_length=100)
+    team: str | None = Field(None, max_length=100, description="Team name; made if new.")
 
 
 class UserPatch(StrictIn):
     role: str | None = None
-    email: str | None = None
-    display_name: str | None = None
-    team: str | None = None
+    email: str | None = Field(None, max_length=254)
+    display_name: str | None = Field(None, max_length=100)
+    team: str | None = Field(None, max_length=100)
     is_active: bool | None = None
 
 

@@ -27,3 +27,13 @@ def audit_list(*, actor) -> QuerySet[AuditEntry]:
     if not access.can(actor, "audit.read_all"):
         return AuditEntry.objects.none()
     return AuditEntry.objects.select_related("actor")
+
+
+def token_list(*, actor):
+    """API tokens the actor may see: their own; admins see everyone's."""
+    from .models import ApiToken
+
+    if access.role_of(actor) is None:
+        return ApiToken.objects.none()
+    qs = ApiToken.objects.select_related("user")
+    return qs if access.is_admin(actor) else qs.filter(user=actor)

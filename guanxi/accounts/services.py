@@ -4,6 +4,7 @@ import secrets
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -45,13 +46,15 @@ def user_create(
             _("Unknown role “%(role)s”; use one of: %(roles)s.")
             % {"role": role, "roles": ", ".join(Role.values)},
         )
+    if len(username) > 150:
+        raise field_error("username", _("At most %(n)d characters.") % {"n": 150})
     if User.objects.filter(username__iexact=username).exists():
         raise Conflict(errors={"username": [_("A user with this username already exists.")]})
     user = User(
         username=username,
         role=role,
-        email=(email or "").strip().lower(),
-        display_name=display_name,
+        email=_clean_email(email),
+        display_name=_clean_display_name(display_name),
         team=team,
         is_staff=True,
         is_superuser=role == Role.ADMIN,
@@ -76,6 +79,25 @@ def user_create(
     return user
 
 
+def _clean_email(value) -> str:
+    email = (value or "").strip().lower()
+    if email:
+        try:
+            validate_email(email)
+        except ValidationError as e:
+            raise field_error("email", _("Enter a valid email address.")) from e
+        if len(email) > 254:
+            raise field_error("email", _("At most %(n)d characters.") % {"n": 254})
+    return email
+
+
+def _clean_display_name(value) -> str:
+    name = (value or "").strip()
+    if len(name) > 100:
+        raise field_error("display_name", _("At most %(n)d characters.") % {"n": 100})
+    return name
+
+
 def user_update(*, actor, user: User, **fields) -> User:
     """Change a user's role, team, names or active flag."""
     access.require(actor, "user.manage")
@@ -85,6 +107,12 @@ def user_update(*, actor, user: User, **fields) -> User:
             raise field_error(name, _("This field cannot be changed here."))
         if name == "role" and value not in Role.values:
             raise field_error("role", _("Unknown role."))
+        if name == "is_active" and not isinstance(value, bool):
+            raise field_error("is_active", _("Give true or false."))
+        if name == "email":
+            value = _clean_email(value)
+        if name == "display_name":
+            value = _clean_display_name(value)
         setattr(user, name, value)
     user.is_superuser = user.role == Role.ADMIN
     with transaction.atomic():
@@ -99,6 +127,9 @@ def user_update(*, actor, user: User, **fields) -> User:
 
 
 def team_get_or_create(*, name: str) -> Team:
+    name = (name or "").strip()
+    if not name or len(name) > 100:
+        raise field_error("team", _("A team name has 1 to %(n)d characters.") % {"n": 100})
     team, _created = Team.objects.get_or_create(name=name)
     return team
 

@@ -1,14 +1,15 @@
 """Customers, contacts and custom field definitions over REST."""
 
 from django.http import HttpResponse
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
 
-from guanxi.core.api import ERRORS, READ_ERRORS, ErrorOut
+from guanxi.core.api import ERRORS, READ_ERRORS, ErrorOut, Id
 from guanxi.core.pagination import PageParams, paginate
 from guanxi.interactions.selectors import timeline_for_customer
 
 from . import selectors, services
-from .filters import CustomerFilters
+from .filters import CustomerFilters, clean_custom_field_params
 from .schemas import (
     BulkAssignIn,
     BulkOut,
@@ -33,7 +34,8 @@ router = Router(tags=["customers"])
 
 
 def _custom_params(request) -> dict:
-    return {k: v for k, v in request.GET.items() if k.startswith("cf_")}
+    """The `cf_<key>=value` filters of a request, checked against the custom fields."""
+    return clean_custom_field_params({k: v for k, v in request.GET.items() if k.startswith("cf_")})
 
 
 @router.get("/customers", response={200: CustomerPage, **READ_ERRORS})
@@ -120,9 +122,11 @@ def bulk_assign(request, payload: BulkAssignIn):
     from guanxi.accounts.selectors import user_list
     from guanxi.core.errors import ValidationFailed
 
-    owner = user_list(actor=request.user).filter(pk=payload.owner).first()
+    owner = user_list(actor=request.user).filter(pk=payload.owner, is_active=True).first()
     if owner is None:
-        raise ValidationFailed(errors={"owner": ["No active user with this id."]})
+        raise ValidationFailed(
+            errors={"owner": [_("No active user with id %(id)s.") % {"id": payload.owner}]}
+        )
     return {
         "changed": services.customers_assign_owner(
             actor=request.user, customer_ids=payload.ids, owner=owner
@@ -140,7 +144,10 @@ def bulk_tag(request, payload: BulkTagIn):
 
 
 @router.get("/contacts", response={200: ContactPage, **READ_ERRORS})
-def list_contacts(request, page: Query[PageParams], customer: int | None = None):
+def list_contacts(request, page: Query[PageParams], customer: Id | None = None):
+    """Contacts at company customers you may see; `customer` narrows to one company."""
+    if customer is not None:
+        selectors.customer_get(actor=request.user, customer_id=customer)  # 404 if hidden
     return paginate(
         selectors.contact_list(actor=request.user, customer_id=customer).order_by(
             "customer_id", "-is_primary", "name"
@@ -217,8 +224,9 @@ def delete_custom_field(request, key: str):
 @router.get(
     "/customers/export.csv",
     response={403: ErrorOut, **READ_ERRORS},
-    openapi_extra={"responses": {"200": {"description": "CSV (UTF-8 with BOM)",
-                                         "content": {"text/csv": {}}}}},
+    openapi_extra={
+        "responses": {"200": {"description": "CSV (UTF-8 with BOM)", "content": {"text/csv": {}}}}
+    },
 )
 def export_customers(request, filters: Query[CustomerFilters]):
     """The customers you may see, with the list's filters, as CSV that opens in Excel.

@@ -58,6 +58,8 @@ def normalize_phone(raw: str, region: str | None = None) -> tuple[str, str]:
     text = fold(raw)
     if not text:
         raise ValueError(_("Enter a phone number."))
+    # "010-12345678转123" / "分机 123": the Chinese ways of writing an extension.
+    text = re.sub(r"\s*(?:转|分机)\s*", " ext. ", text)
     region = region or settings.GUANXI_DEFAULT_REGION
     candidates = [text]
     digits = re.sub(r"\D", "", text)
@@ -88,11 +90,17 @@ def normalize_email(raw: str) -> str:
     email = fold(raw).lower()
     if not email:
         raise ValueError(_("Enter an email address."))
+    if len(email) > 254:
+        raise ValueError(_("An email address is at most %(n)d characters.") % {"n": 254})
     try:
         _email_validator(email)
     except ValidationError as e:
         raise ValueError(_("“%(value)s” is not a valid email address.") % {"value": raw}) from e
     return email
+
+
+def _strip_accents(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
 def name_keys(name: str) -> tuple[str, str]:
@@ -102,7 +110,8 @@ def name_keys(name: str) -> tuple[str, str]:
     for i, part in enumerate(lazy_pinyin(text, style=Style.NORMAL, errors="default")):
         if i == 0 and text[:1] in SURNAME_READINGS:
             part = SURNAME_READINGS[text[0]]
-        syllables.extend(w for w in re.split(r"[^0-9a-zü]+", part) if w)
+        part = _strip_accents(part)  # Zoë Müller → zoe muller
+        syllables.extend(w for w in re.split(r"[^0-9a-z]+", part) if w)
     full = "".join(syllables)
     initials = "".join(s[0] for s in syllables)
     return full[:400], initials[:100]
@@ -125,7 +134,8 @@ def build_search_text(
     for phone in phones:
         parts += phone_search_forms(phone)
     parts += list(emails)
-    parts += [fold(n).lower() for n in contact_names]
+    for contact_name in contact_names:
+        parts += [fold(contact_name).lower(), name_keys(contact_name)[0]]
     if external_id:
         parts.append(external_id.lower())
     return " ".join(p for p in parts if p)
@@ -138,6 +148,8 @@ def clean_custom_value(definition, raw):
             raise ValueError(_("This field is required."))
         return None
     kind = definition.field_type
+    if isinstance(raw, dict | list | tuple | set):
+        raise ValueError(_("Give a single value, not a list or an object."))
     if kind == CustomFieldType.TEXT:
         value = fold(str(raw))
         if definition.max_length and len(value) > definition.max_length:

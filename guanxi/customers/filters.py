@@ -5,8 +5,10 @@ from datetime import date
 
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from ninja import Schema
+from django.utils.translation import gettext as _
+from pydantic import Field
 
+from guanxi.core.api import MAX_ID, QueryIn
 from guanxi.core.queries import prefix_q
 
 from .choices import CustomerKind, Source, Stage
@@ -16,13 +18,15 @@ from .models import Address, Customer, CustomFieldDefinition
 MIN_SUBSTRING = 3  # trigram indexes answer substrings of three characters or more
 
 
-class CustomerFilters(Schema):
-    q: str | None = None
+class CustomerFilters(QueryIn):
+    q: str | None = Field(None, max_length=200)
     kind: CustomerKind | None = None
     stage: Stage | None = None
-    owner: str | None = None  # a user id, "me" or "none"
-    tag: str | None = None
-    city: str | None = None
+    owner: str | None = Field(
+        None, max_length=150, description='A user id or username, "me" or "none".'
+    )
+    tag: str | None = Field(None, max_length=50, description="A tag name (or id).")
+    city: str | None = Field(None, max_length=50)
     source: Source | None = None
     created_after: date | None = None
     created_before: date | None = None
@@ -47,10 +51,17 @@ def search_q(raw: str) -> Q | None:
             | prefix_q("name_pinyin", text)
             | prefix_q("name", fold(raw))
         )
+    variants = [text]
+    squeezed = text.replace(" ", "")
+    if squeezed != text and len(squeezed) >= MIN_SUBSTRING:
+        variants.append(squeezed)  # "zhang san" finds 张三 (indexed as "zhangsan")
     if connection.vendor == "sqlite":
-        phrase = '"' + text.replace('"', '""') + '"'
-        return Q(pk__in=_FtsMatch(phrase))
-    return Q(search_text__contains=text)
+        phrases = " OR ".join('"' + v.replace('"', '""') + '"' for v in variants)
+        return Q(pk__in=_FtsMatch(phrases))
+    q = Q()
+    for v in variants:
+        q |= Q(search_text__contains=v)
+    return q
 
 
 class _FtsMatch:
@@ -81,11 +92,17 @@ def apply_filters(qs: QuerySet[Customer], f: CustomerFilters, *, actor=None) -> 
         elif f.owner == "none":
             qs = qs.filter(owner__isnull=True)
         elif f.owner.isdigit():
-            qs = qs.filter(owner_id=int(f.owner))
+            owner_id = int(f.owner)
+            qs = qs.filter(owner_id=owner_id) if owner_id <= MAX_ID else qs.none()
         else:
             qs = qs.filter(owner__username=f.owner)
     if f.tag:
-        qs = qs.filter(tags__name=f.tag) if not f.tag.isdigit() else qs.filter(tags__id=f.tag)
+        # A tag is named ("vip", or "2024" for a year); a number also matches a tag's id.
+        tagged = Q(tag__name=fold(f.tag))
+        if f.tag.isdigit() and int(f.tag) <= MAX_ID:
+            tagged |= Q(tag_id=int(f.tag))
+        through = Customer.tags.through.objects.filter(tagged, customer_id=OuterRef("pk"))
+        qs = qs.filter(Exists(through))
     if f.city:
         qs = qs.filter(Exists(Address.objects.filter(customer=OuterRef("pk"), city=fold(f.city))))
     if f.source:
@@ -95,6 +112,35 @@ def apply_filters(qs: QuerySet[Customer], f: CustomerFilters, *, actor=None) -> 
     if f.created_before:
         qs = qs.filter(created_at__date__lte=f.created_before)
     return qs
+
+
+def clean_custom_field_params(params: dict[str, str]) -> dict[str, str]:
+    """Check `cf_<key>[__gte|__lte]=value` query parameters; ValidationFailed names the bad ones."""
+    from guanxi.core.errors import ValidationFailed
+
+    from .cleaning import clean_custom_value
+
+    if not params:
+        return params
+    definitions = {d.key: d for d in CustomFieldDefinition.objects.filter(is_active=True)}
+    errors: dict[str, list[str]] = {}
+    for name, raw in params.items():
+        if not name.startswith("cf_") or raw in (None, ""):
+            continue
+        key, _sep, op = name[3:].partition("__")
+        definition = definitions.get(key)
+        if definition is None:
+            errors[name] = [_("No custom field with this key.")]
+        elif op not in ("", "gte", "lte"):
+            errors[name] = [_("Use cf_<key>, cf_<key>__gte or cf_<key>__lte.")]
+        else:
+            try:
+                clean_custom_value(definition, raw)
+            except ValueError as e:
+                errors[name] = [str(e)]
+    if errors:
+        raise ValidationFailed(errors=errors)
+    return params
 
 
 def apply_custom_field_filters(qs: QuerySet[Customer], params: dict[str, str]) -> QuerySet:

@@ -1,27 +1,42 @@
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Field, Schema
 
-from guanxi.core.api import PageOut, StrictIn
+from guanxi.core.api import Id, PageOut, StrictIn
+
+# A phone or email in a list must say something; blank entries are refused, not skipped.
+PhoneText = Annotated[str, Field(min_length=1, max_length=60, pattern=r"\S")]
+EmailText = Annotated[str, Field(min_length=1, max_length=254, pattern=r"\S")]
+BOUND = 10**13  # what a DecimalField(max_digits=18, decimal_places=4) holds, with room
 
 
 class AddressSchema(StrictIn):
-    label: str = ""
-    province: str = ""
-    city: str = ""
-    district: str = ""
-    street: str = ""
-    postcode: str = ""
+    label: str = Field("", max_length=50)
+    province: str = Field("", max_length=50)
+    city: str = Field("", max_length=50)
+    district: str = Field("", max_length=50)
+    street: str = Field("", max_length=255)
+    postcode: str = Field("", max_length=12)
     is_primary: bool = False
+
+
+class AddressOut(Schema):
+    label: str
+    province: str
+    city: str
+    district: str
+    street: str
+    postcode: str
+    is_primary: bool
 
 
 class CustomerIn(StrictIn):
     kind: str = "person"
     name: str
     company_name: str = ""
-    phones: list[str] = []
-    emails: list[str] = []
+    phones: list[PhoneText] = Field([], max_length=20)
+    emails: list[EmailText] = Field([], max_length=20)
     addresses: list[AddressSchema] = []
     gender: str = ""
     birthday: date | None = None
@@ -31,20 +46,20 @@ class CustomerIn(StrictIn):
     source: str = ""
     preferred_channel: str = ""
     stage: str = "lead"
-    stage_cause: str = ""
-    external_id: str | None = None
+    stage_cause: str = Field("", max_length=255)
+    external_id: str | None = Field(None, max_length=100)
     notes: str = ""
-    tags: list[str] = []
+    tags: list[str] = Field([], max_length=100)
     custom_fields: dict[str, Any] = {}
-    owner: int | None = Field(None, description="User id; reps may only name themselves.")
+    owner: Id | None = Field(None, description="User id; reps may only name themselves.")
 
 
 class CustomerPatch(StrictIn):
     kind: str | None = None
     name: str | None = None
     company_name: str | None = None
-    phones: list[str] | None = None
-    emails: list[str] | None = None
+    phones: list[PhoneText] | None = Field(None, max_length=20)
+    emails: list[EmailText] | None = Field(None, max_length=20)
     addresses: list[AddressSchema] | None = None
     gender: str | None = None
     birthday: date | None = None
@@ -54,12 +69,12 @@ class CustomerPatch(StrictIn):
     source: str | None = None
     preferred_channel: str | None = None
     stage: str | None = None
-    stage_cause: str | None = None
-    external_id: str | None = None
+    stage_cause: str | None = Field(None, max_length=255)
+    external_id: str | None = Field(None, max_length=100)
     notes: str | None = None
-    tags: list[str] | None = None
+    tags: list[str] | None = Field(None, max_length=100)
     custom_fields: dict[str, Any] | None = None
-    owner: int | None = None
+    owner: Id | None = None
 
 
 class CustomerOut(Schema):
@@ -70,7 +85,7 @@ class CustomerOut(Schema):
     company_name: str
     phones: list[str]
     emails: list[str]
-    addresses: list[AddressSchema]
+    addresses: list[AddressOut]
     gender: str
     birthday: date | None
     industry: str
@@ -120,7 +135,7 @@ class CustomerPage(PageOut):
 
 class StageIn(StrictIn):
     stage: str
-    cause: str = ""
+    cause: str = Field("", max_length=255)
 
 
 class StageChangeOut(Schema):
@@ -132,14 +147,14 @@ class StageChangeOut(Schema):
 
 
 class BulkAssignIn(StrictIn):
-    ids: list[int] = Field(..., max_length=10000)
-    owner: int
+    ids: list[Id] = Field(..., max_length=10000)
+    owner: Id
 
 
 class BulkTagIn(StrictIn):
-    ids: list[int] = Field(..., max_length=10000)
-    add: list[str] = []
-    remove: list[str] = []
+    ids: list[Id] = Field(..., max_length=10000)
+    add: list[str] = Field([], max_length=100)
+    remove: list[str] = Field([], max_length=100)
 
 
 class BulkOut(Schema):
@@ -147,7 +162,7 @@ class BulkOut(Schema):
 
 
 class ContactIn(StrictIn):
-    customer: int
+    customer: Id
     name: str
     title: str = ""
     phone: str = ""
@@ -181,28 +196,28 @@ class ContactPage(PageOut):
 
 
 class CustomFieldIn(StrictIn):
-    key: str
-    label_zh: str
-    label_en: str = ""
+    key: str = Field(..., max_length=50)
+    label_zh: str = Field(..., max_length=100)
+    label_en: str = Field("", max_length=100)
     field_type: str
-    choices: list[str] = []
+    choices: list[str] = Field([], max_length=500)
     required: bool = False
-    min_value: float | None = None
-    max_value: float | None = None
+    min_value: float | None = Field(None, ge=-BOUND, le=BOUND, allow_inf_nan=False)
+    max_value: float | None = Field(None, ge=-BOUND, le=BOUND, allow_inf_nan=False)
     max_length: int | None = Field(None, ge=1, le=10000)
-    help_text: str = ""
+    help_text: str = Field("", max_length=200)
     position: int = Field(0, ge=0, le=32000)
 
 
 class CustomFieldPatch(StrictIn):
-    label_zh: str | None = None
-    label_en: str | None = None
-    choices: list[str] | None = None
+    label_zh: str | None = Field(None, max_length=100)
+    label_en: str | None = Field(None, max_length=100)
+    choices: list[str] | None = Field(None, max_length=500)
     required: bool | None = None
-    min_value: float | None = None
-    max_value: float | None = None
+    min_value: float | None = Field(None, ge=-BOUND, le=BOUND, allow_inf_nan=False)
+    max_value: float | None = Field(None, ge=-BOUND, le=BOUND, allow_inf_nan=False)
     max_length: int | None = Field(None, ge=1, le=10000)
-    help_text: str | None = None
+    help_text: str | None = Field(None, max_length=200)
     position: int | None = Field(None, ge=0, le=32000)
     is_active: bool | None = None
 

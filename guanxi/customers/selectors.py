@@ -28,6 +28,7 @@ def customer_list(
         Prefetch("phones", queryset=CustomerPhone.objects.order_by("position", "id")),
         Prefetch("emails", queryset=CustomerEmail.objects.order_by("position", "id")),
         "tags",
+        "addresses",
     )
 
 

@@ -6,6 +6,7 @@ records the change on the customer's timeline and in the audit log.
 """
 
 from datetime import date
+from decimal import Decimal, InvalidOperation
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -58,6 +59,8 @@ CHOICE_FIELDS = {
     "preferred_channel": ContactChannel,
     "stage": Stage,
 }
+# Choice fields a customer may leave unset (the model stores "").
+BLANK_ALLOWED = {"gender", "company_size", "source", "preferred_channel"}
 ADDRESS_FIELDS = ("label", "province", "city", "district", "street", "postcode", "is_primary")
 WRITABLE = (
     set(TEXT_FIELDS)
@@ -123,6 +126,9 @@ def _clean_profile(data: dict, *, partial: bool, errors: Errors) -> dict:
     for field, choices in CHOICE_FIELDS.items():
         if field in data:
             value = data[field] if data[field] is not None else ""
+            if value == "" and field in BLANK_ALLOWED:
+                out[field] = value
+                continue
             if value not in choices.values:
                 errors.add(
                     field,
@@ -134,13 +140,14 @@ def _clean_profile(data: dict, *, partial: bool, errors: Errors) -> dict:
         value = data["birthday"]
         if value in (None, ""):
             out["birthday"] = None
-        elif isinstance(value, date):
-            out["birthday"] = value
         else:
-            try:
-                parsed = parse_date(str(value).strip())
-            except ValueError:
-                parsed = None
+            if isinstance(value, date):
+                parsed = value
+            else:
+                try:
+                    parsed = parse_date(str(value).strip())
+                except ValueError:
+                    parsed = None
             if parsed is None:
                 errors.add(
                     "birthday", _("“%(value)s” is not a date (use YYYY-MM-DD).") % {"value": value}
@@ -150,7 +157,11 @@ def _clean_profile(data: dict, *, partial: bool, errors: Errors) -> dict:
             else:
                 out["birthday"] = parsed
     if "external_id" in data:
-        out["external_id"] = fold(data["external_id"] or "") or None
+        out["external_id"] = fold(str(data["external_id"] or "")) or None
+        if out["external_id"] and len(out["external_id"]) > 100:
+            errors.add("external_id", _("At most %(n)d characters.") % {"n": 100})
+    if len(data.get("stage_cause") or "") > 255:
+        errors.add("stage_cause", _("At most %(n)d characters.") % {"n": 255})
     return out
 
 
@@ -265,10 +276,12 @@ def _resolve_owner(actor, raw, errors: Errors) -> User | None:
     return owner
 
 
-def _check_owner_allowed(actor, owner: User | None, *, current_owner_id=None) -> None:
+def _check_owner_allowed(
+    actor, owner: User | None, *, current_owner_id=None, creating: bool = False
+) -> None:
     """Reps may not hand customers to others; managers only within their team."""
     owner_id = owner.pk if owner else None
-    if owner_id == current_owner_id:
+    if owner_id == current_owner_id and not creating:
         return
     if access.role_of(actor) == Role.REP and owner_id == actor.pk and current_owner_id is None:
         return
@@ -281,15 +294,22 @@ def _check_owner_allowed(actor, owner: User | None, *, current_owner_id=None) ->
         raise PermissionDenied(errors={"owner": [_("You may not leave a customer unowned.")]})
 
 
-def duplicate_conflict(actor, duplicates: list[Customer]) -> Conflict:
+def duplicate_conflict(actor, duplicates: list[Customer], *, phones=None, emails=None) -> Conflict:
+    """409 listing the customers the actor may see; the fields named are those that clash."""
     visible = [c for c in duplicates if access.can_see_owner(actor, c.owner_id)]
     hidden = len(duplicates) - len(visible)
     message = _("A customer with this phone or email already exists.")
     if hidden:
         message += " " + _("%(n)d of them belong to another owner.") % {"n": hidden}
+    ids = [c.pk for c in duplicates]
+    fields = []
+    if phones and CustomerPhone.objects.filter(customer_id__in=ids, number__in=phones).exists():
+        fields.append("phones")
+    if emails and CustomerEmail.objects.filter(customer_id__in=ids, email__in=emails).exists():
+        fields.append("emails")
     return Conflict(
         message,
-        errors={"phones": [message]},
+        errors={f: [message] for f in fields or ["phones"]},
         duplicates=[{"id": c.pk, "name": c.name} for c in visible],
         hidden_duplicates=hidden,
     )
@@ -371,7 +391,7 @@ def customer_create(*, actor, data: dict, allow_duplicate: bool = False) -> Cust
     owner = _resolve_owner(actor, data.get("owner"), errors) if "owner" in data else actor
     errors.raise_if_any()
     if "owner" in data:
-        _check_owner_allowed(actor, owner)
+        _check_owner_allowed(actor, owner, creating=True)
     if "tags" in data and tag_names:
         access.require(actor, "customer.tag")
     stage = profile.pop("stage", None) or Stage.LEAD
@@ -379,9 +399,10 @@ def customer_create(*, actor, data: dict, allow_duplicate: bool = False) -> Cust
         raise ValidationFailed(errors={"stage": [_("A new customer cannot start terminated.")]})
     _check_external_id(profile.get("external_id"))
     if not allow_duplicate:
-        duplicates = customer_duplicates(phones=[p for p, _e in phones], emails=emails)
+        numbers = [p for p, _e in phones]
+        duplicates = customer_duplicates(phones=numbers, emails=emails)
         if duplicates:
-            raise duplicate_conflict(actor, duplicates)
+            raise duplicate_conflict(actor, duplicates, phones=numbers, emails=emails)
 
     now = timezone.now()
     with transaction.atomic():
@@ -452,11 +473,12 @@ def customer_update(
     if "external_id" in profile:
         _check_external_id(profile["external_id"], exclude_id=customer.pk)
     if not allow_duplicate and (phones or emails):
+        numbers = [p for p, _e in phones or []]
         duplicates = customer_duplicates(
-            phones=[p for p, _e in phones or []], emails=emails or [], exclude_id=customer.pk
+            phones=numbers, emails=emails or [], exclude_id=customer.pk
         )
         if duplicates:
-            raise duplicate_conflict(actor, duplicates)
+            raise duplicate_conflict(actor, duplicates, phones=numbers, emails=emails)
     new_stage = profile.pop("stage", None)
     stage_cause = data.get("stage_cause") or ""
 
@@ -528,7 +550,12 @@ def _record_changes(actor, customer, changes, before, after):
     )
 
 
-def _stage_change(actor, customer: Customer, stage: str, cause: str) -> StageChange:
+def _stage_change(
+    actor, customer: Customer, stage: str, cause: str, *, cause_field: str = "stage_cause"
+) -> StageChange:
+    cause = (cause or "").strip()
+    if len(cause) > 255:
+        raise ValidationFailed(errors={cause_field: [_("At most %(n)d characters.") % {"n": 255}]})
     if stage == Stage.TERMINATED:
         if access.role_of(actor) not in (Role.ADMIN, Role.MANAGER) and actor is not None:
             raise PermissionDenied(
@@ -536,7 +563,7 @@ def _stage_change(actor, customer: Customer, stage: str, cause: str) -> StageCha
             )
         if not cause:
             raise ValidationFailed(
-                errors={"stage_cause": [_("Give the reason for ending the relationship.")]}
+                errors={cause_field: [_("Give the reason for ending the relationship.")]}
             )
     old = customer.stage
     now = timezone.now()
@@ -569,7 +596,7 @@ def customer_change_stage(*, actor, customer: Customer, stage: str, cause: str =
         return customer
     with transaction.atomic():
         old = customer.stage
-        _stage_change(actor, customer, stage, cause)
+        _stage_change(actor, customer, stage, cause, cause_field="cause")
         audit_record(
             actor=actor,
             action=AuditAction.UPDATE,
@@ -884,9 +911,38 @@ def _clean_definition(data: dict, *, instance: CustomFieldDefinition | None) -> 
             errors.add("choices", _("A choice field needs a list of at least one option."))
         else:
             out["choices"] = [c.strip() for c in choices]
-    lo = data.get("min_value", instance.min_value if instance else None)
-    hi = data.get("max_value", instance.max_value if instance else None)
-    if lo is not None and hi is not None and float(lo) > float(hi):
+    for field in ("required", "is_active", "position", "choices"):
+        if field in data and data[field] is None:
+            errors.add(field, _("This field cannot be empty."))
+            out.pop(field, None)
+    for field, limit in (("label_zh", 100), ("label_en", 100), ("help_text", 200)):
+        if field in data:
+            out[field] = fold(str(data[field] or ""))
+            if len(out[field]) > limit:
+                errors.add(field, _("At most %(n)d characters.") % {"n": limit})
+    if "choices" in out and any(len(c) > 100 for c in out["choices"]):
+        errors.add("choices", _("An option is at most %(n)d characters.") % {"n": 100})
+    for field in ("min_value", "max_value"):
+        if data.get(field) is not None:
+            try:
+                number = Decimal(str(data[field]))
+            except (InvalidOperation, ValueError):
+                number = None
+            if number is None or not number.is_finite() or abs(number) >= Decimal("1e13"):
+                errors.add(field, _("Enter a number below 10,000,000,000,000 in size."))
+            else:
+                out[field] = number.quantize(Decimal("0.0001"))
+    if data.get("max_length") is not None and not (
+        isinstance(data["max_length"], int) and 1 <= data["max_length"] <= 10000
+    ):
+        errors.add("max_length", _("Enter a whole number from 1 to 10000."))
+    if data.get("position") is not None and not (
+        isinstance(data["position"], int) and 0 <= data["position"] <= 32000
+    ):
+        errors.add("position", _("Enter a whole number from 0 to 32000."))
+    lo = out.get("min_value", instance.min_value if instance else None)
+    hi = out.get("max_value", instance.max_value if instance else None)
+    if lo is not None and hi is not None and lo > hi:
         errors.add("max_value", _("The maximum is below the minimum."))
     errors.raise_if_any()
     return out
@@ -933,6 +989,10 @@ def custom_field_delete(*, actor, definition: CustomFieldDefinition) -> None:
 
 
 def get_definition(*, key: str) -> CustomFieldDefinition:
+    import re
+
+    if not re.fullmatch(r"[a-z][a-z0-9_]{0,49}", key or ""):
+        raise NotFound(_("No custom field with this key."))
     try:
         return CustomFieldDefinition.objects.get(key=key)
     except CustomFieldDefinition.DoesNotExist as e:

@@ -14,6 +14,7 @@ from .schemas import (
     InteractionOut,
     InteractionPage,
     InteractionPatch,
+    TaskFilters,
     TaskIn,
     TaskOut,
     TaskPage,
@@ -26,6 +27,8 @@ router = Router(tags=["interactions & tasks"])
 @router.get("/interactions", response={200: InteractionPage, **READ_ERRORS})
 def list_interactions(request, filters: Query[InteractionFilters], page: Query[PageParams]):
     """Interactions on customers you may see; filter by customer, type, channel, time, text."""
+    if filters.customer is not None:
+        customer_get(actor=request.user, customer_id=filters.customer)  # 404 if hidden
     qs = selectors.interaction_list(
         actor=request.user,
         customer_id=filters.customer,
@@ -66,16 +69,17 @@ def delete_interaction(request, interaction_id: int):
 
 
 @router.get("/tasks", response={200: TaskPage, **READ_ERRORS})
-def list_tasks(
-    request,
-    page: Query[PageParams],
-    customer: int | None = None,
-    status: str | None = None,
-    owner: str | None = None,
-):
+def list_tasks(request, filters: Query[TaskFilters], page: Query[PageParams]):
     """Your tasks and tasks on customers you may see; `owner=me` for only yours."""
+    if filters.customer is not None:
+        customer_get(actor=request.user, customer_id=filters.customer)  # 404 if hidden
     return paginate(
-        selectors.task_list(actor=request.user, customer_id=customer, status=status, owner=owner),
+        selectors.task_list(
+            actor=request.user,
+            customer_id=filters.customer,
+            status=filters.status,
+            owner=filters.owner,
+        ),
         page,
     )
 

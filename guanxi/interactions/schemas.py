@@ -2,11 +2,13 @@ from datetime import date, datetime
 
 from ninja import Field, Schema
 
-from guanxi.core.api import PageOut, StrictIn
+from guanxi.core.api import Id, PageOut, QueryIn, StrictIn, When
+
+from .choices import Channel, InteractionKind, TaskStatus
 
 
 class InteractionIn(StrictIn):
-    customer: int
+    customer: Id
     kind: str
     direction: str = "outbound"
     channel: str = ""
@@ -14,8 +16,8 @@ class InteractionIn(StrictIn):
     body: str = ""
     outcome: str = ""
     next_step: str = ""
-    occurred_at: datetime | None = None
-    contact: int | None = None
+    occurred_at: When | None = None
+    contact: Id | None = None
 
 
 class InteractionPatch(StrictIn):
@@ -26,8 +28,8 @@ class InteractionPatch(StrictIn):
     body: str | None = None
     outcome: str | None = None
     next_step: str | None = None
-    occurred_at: datetime | None = None
-    contact: int | None = None
+    occurred_at: When | None = None
+    contact: Id | None = None
 
 
 class InteractionOut(Schema):
@@ -50,31 +52,31 @@ class InteractionPage(PageOut):
     items: list[InteractionOut]
 
 
-class InteractionFilters(Schema):
-    customer: int | None = None
-    kind: str | None = None
-    channel: str | None = None
+class InteractionFilters(QueryIn):
+    customer: Id | None = None
+    kind: InteractionKind | None = None
+    channel: Channel | None = None
     q: str | None = Field(None, max_length=200)
     after: date | None = None
     before: date | None = None
 
 
 class TaskIn(StrictIn):
-    customer: int | None = None
+    customer: Id | None = None
     title: str
     description: str = ""
-    owner: int | None = None
-    due_at: datetime | None = None
-    remind_at: datetime | None = None
+    owner: Id | None = None
+    due_at: When | None = None
+    remind_at: When | None = None
     priority: str = "normal"
 
 
 class TaskPatch(StrictIn):
     title: str | None = None
     description: str | None = None
-    owner: int | None = None
-    due_at: datetime | None = None
-    remind_at: datetime | None = None
+    owner: Id | None = None
+    due_at: When | None = None
+    remind_at: When | None = None
     priority: str | None = None
     status: str | None = None
 
@@ -96,3 +98,9 @@ class TaskOut(Schema):
 
 class TaskPage(PageOut):
     items: list[TaskOut]
+
+
+class TaskFilters(QueryIn):
+    customer: Id | None = None
+    status: TaskStatus | None = None
+    owner: str | None = Field(None, pattern=r"^(me|[0-9]{1,18})$", description='"me" or a user id.')

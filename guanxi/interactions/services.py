@@ -1,16 +1,14 @@
 """Writes of interactions and tasks."""
 
-from datetime import datetime
-
 from django.db import transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from guanxi.accounts import access
 from guanxi.accounts.audit import audit_record, diff
 from guanxi.accounts.choices import AuditAction
 from guanxi.accounts.models import User
+from guanxi.core.dates import aware_datetime
 from guanxi.core.errors import PermissionDenied, ValidationFailed
 from guanxi.customers.services import Errors
 
@@ -34,15 +32,11 @@ INTERACTION_FIELDS = (
 def _when(value, field: str, errors: Errors):
     if value in (None, ""):
         return None
-    if not isinstance(value, datetime):
-        try:
-            value = parse_datetime(str(value))
-        except ValueError:
-            value = None
-        if value is None:
-            errors.add(field, _("Not a date and time (use ISO 8601)."))
-            return None
-    return timezone.make_aware(value) if timezone.is_naive(value) else value
+    try:
+        return aware_datetime(value)
+    except ValueError as e:
+        errors.add(field, e)
+        return None
 
 
 def _clean_interaction(data: dict, *, customer, partial: bool) -> dict:

@@ -15,6 +15,9 @@ router = Router(tags=["orders"])
 
 @router.get("/orders", response={200: OrderPage, **READ_ERRORS})
 def list_orders(request, filters: Query[OrderFilters], page: Query[PageParams]):
+    """Orders of customers you may see, newest first, with their lines."""
+    if filters.customer is not None:
+        customer_get(actor=request.user, customer_id=filters.customer)  # 404 if hidden
     qs = selectors.order_list(
         actor=request.user,
         customer_id=filters.customer,

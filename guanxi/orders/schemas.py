@@ -3,35 +3,37 @@ from decimal import Decimal
 
 from ninja import Field, Schema
 
-from guanxi.core.api import PageOut, StrictIn
+from guanxi.core.api import Id, PageOut, QueryIn, StrictIn, When
+
+from .choices import OrderStatus
 
 
 class OrderLineIn(StrictIn):
-    sku: str | None = None
-    product_name: str = ""
-    category: str = ""
-    quantity: Decimal = Field(Decimal("1"), gt=0, lt=Decimal("1e9"))
-    unit_price: Decimal | None = Field(None, ge=0, lt=Decimal("1e10"))
-    discount: Decimal = Field(Decimal("0"), ge=0, lt=Decimal("1e10"))
+    sku: str | None = Field(None, max_length=64)
+    product_name: str = Field("", max_length=200)
+    category: str = Field("", max_length=100)
+    quantity: Decimal = Field(Decimal("1"), gt=0, lt=Decimal("1e9"), decimal_places=3)
+    unit_price: Decimal | None = Field(None, ge=0, lt=Decimal("1e10"), decimal_places=2)
+    discount: Decimal = Field(Decimal("0"), ge=0, lt=Decimal("1e10"), decimal_places=2)
 
 
 class OrderIn(StrictIn):
-    customer: int
-    number: str
-    ordered_at: datetime | None = None
+    customer: Id
+    number: str = Field(..., max_length=64)
+    ordered_at: When | None = None
     status: str = "paid"
     channel: str = "online"
-    currency: str = "CNY"
+    currency: str = Field("CNY", max_length=3)
     notes: str = ""
     lines: list[OrderLineIn] = Field(..., min_length=1, max_length=1000)
 
 
 class OrderPatch(StrictIn):
-    number: str | None = None
-    ordered_at: datetime | None = None
+    number: str | None = Field(None, max_length=64)
+    ordered_at: When | None = None
     status: str | None = None
     channel: str | None = None
-    currency: str | None = None
+    currency: str | None = Field(None, max_length=3)
     notes: str | None = None
     lines: list[OrderLineIn] | None = Field(None, min_length=1, max_length=1000)
 
@@ -73,8 +75,8 @@ class OrderPage(PageOut):
     items: list[OrderOut]
 
 
-class OrderFilters(Schema):
-    customer: int | None = None
-    status: str | None = None
+class OrderFilters(QueryIn):
+    customer: Id | None = None
+    status: OrderStatus | None = None
     ordered_after: date | None = None
     ordered_before: date | None = None

@@ -1,16 +1,15 @@
 """Writes of orders and their lines; the basis of RFM, CLV and loyalty later on."""
 
-from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from guanxi.accounts import access
 from guanxi.accounts.audit import audit_record, diff
 from guanxi.accounts.choices import AuditAction
+from guanxi.core.dates import aware_datetime
 from guanxi.core.errors import Conflict, ValidationFailed
 from guanxi.customers.choices import Stage
 from guanxi.customers.services import Errors, customer_change_stage
@@ -21,17 +20,27 @@ from .choices import OrderStatus, SalesChannel
 from .models import Order, OrderLine, Product
 
 CENT = Decimal("0.01")
+MAX_TOTAL = Decimal("1e12")  # Order.total and OrderLine.amount hold 12 digits before the point
 LINE_FIELDS = {"product", "sku", "product_name", "category", "quantity", "unit_price", "discount"}
 
 
-def _decimal(value, field: str, errors: Errors, *, minimum=Decimal("0")) -> Decimal | None:
+def _decimal(
+    value, field: str, errors: Errors, *, minimum=Decimal("0"), below=Decimal("1e10"), places=2
+) -> Decimal | None:
+    """A number from `minimum` up to (not including) `below`, rounded to `places` decimals."""
     try:
         number = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
         errors.add(field, _("“%(value)s” is not a number.") % {"value": value})
         return None
-    if not number.is_finite() or number < minimum or number >= Decimal("1e11"):
-        errors.add(field, _("Must be a number from %(min)s up.") % {"min": minimum})
+    if number.is_finite():
+        number = number.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+    if not number.is_finite() or number < minimum or number >= below:
+        errors.add(
+            field,
+            _("Must be a number from %(min)s up to below %(max)s.")
+            % {"min": minimum, "max": f"{below:,.0f}"},
+        )
         return None
     return number
 
@@ -59,9 +68,16 @@ def _clean_lines(raw_lines, errors: Errors) -> list[dict]:
         if not name:
             errors.add(f"{prefix}.product_name", _("This field is required."))
         quantity = _decimal(
-            raw.get("quantity", 1), f"{prefix}.quantity", errors, minimum=Decimal("0.001")
+            raw.get("quantity", 1),
+            f"{prefix}.quantity",
+            errors,
+            minimum=Decimal("0.001"),
+            below=Decimal("1e9"),
+            places=3,
         )
-        price_raw = raw.get("unit_price", product.unit_price if product else None)
+        price_raw = raw.get("unit_price")
+        if price_raw is None and product is not None:
+            price_raw = product.unit_price  # the list price, unless the line names another
         if price_raw is None:
             errors.add(f"{prefix}.unit_price", _("This field is required."))
             continue
@@ -72,6 +88,9 @@ def _clean_lines(raw_lines, errors: Errors) -> list[dict]:
         amount = (quantity * price - discount).quantize(CENT, ROUND_HALF_UP)
         if amount < 0:
             errors.add(f"{prefix}.discount", _("The discount is larger than the line amount."))
+            continue
+        if amount >= MAX_TOTAL:
+            errors.add(f"{prefix}.quantity", _("The line amount is too large."))
             continue
         lines.append(
             {
@@ -84,6 +103,8 @@ def _clean_lines(raw_lines, errors: Errors) -> list[dict]:
                 "amount": amount,
             }
         )
+    if sum((line["amount"] for line in lines), Decimal("0")) >= MAX_TOTAL:
+        errors.add("lines", _("The order total is too large."))
     return lines
 
 
@@ -100,18 +121,10 @@ def _clean_order(data: dict, errors: Errors, *, partial: bool) -> dict:
             errors.add("number", _("At most %(n)d characters.") % {"n": 64})
         out["number"] = number
     if "ordered_at" in data and data["ordered_at"] is not None:
-        value = data["ordered_at"]
-        if not isinstance(value, datetime):
-            try:
-                value = parse_datetime(str(value))
-            except ValueError:
-                value = None
-        if value is None:
-            errors.add("ordered_at", _("Not a date and time (use ISO 8601)."))
-        else:
-            if timezone.is_naive(value):
-                value = timezone.make_aware(value)
-            out["ordered_at"] = value
+        try:
+            out["ordered_at"] = aware_datetime(data["ordered_at"])
+        except ValueError as e:
+            errors.add("ordered_at", e)
     for field, choices in (("status", OrderStatus), ("channel", SalesChannel)):
         if field in data:
             if data[field] not in choices.values:

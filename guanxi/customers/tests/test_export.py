@@ -29,7 +29,7 @@ def test_export_keeps_list_filters(rep, api):
 
 
 def test_export_neutralises_formulas(rep, api):
-    make_customer(rep, name="=HYPERLINK(\"http://x\")", company_name="+cmd", industry="@SUM(1)")
+    make_customer(rep, name='=HYPERLINK("http://x")', company_name="+cmd", industry="@SUM(1)")
     row = _csv(api(rep).get("customers/export.csv"))[1]
     assert row[2].startswith("'=") and row[3].startswith("'+")
     assert all(not cell.startswith(("=", "+", "-", "@")) for cell in row)

@@ -1,0 +1,141 @@
+"""Phone, email and name cleaning: what people type becomes one stored form."""
+
+import pytest
+
+from guanxi.customers.cleaning import (
+    build_search_text,
+    clean_custom_value,
+    name_keys,
+    normalize_email,
+    normalize_phone,
+)
+from guanxi.customers.models import CustomFieldDefinition
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "138 0013 8000",
+        "+86-138-0013-8000",
+        "8613800138000",
+        "0086 138 0013 8000",
+        "13800138000",
+        "+86 138 0013 8000",
+        "１３８００１３８０００",  # full-width digits from a Chinese input method
+        "１３８ ００１３ ８０００",
+    ],
+)
+def test_mobile_number_forms_collapse_to_one_e164(typed):
+    assert normalize_phone(typed) == ("+8613800138000", "")
+
+
+@pytest.mark.parametrize(
+    ("typed", "e164"),
+    [
+        ("(010) 1234-5678", "+861012345678"),
+        ("010-12345678", "+861012345678"),
+        ("+86 (0)10 1234 5678", "+861012345678"),
+        ("021-6123 4567", "+862161234567"),
+        ("+1 202-555-0143", "+12025550143"),
+    ],
+)
+def test_landlines_and_foreign_numbers_keep_their_area_code(typed, e164):
+    assert normalize_phone(typed)[0] == e164
+
+
+@pytest.mark.parametrize(
+    "typed", ["010-12345678 ext. 123", "010-12345678转123", "010 1234 5678 分机 123"]
+)
+def test_an_extension_is_kept_apart_from_the_number(typed):
+    assert normalize_phone(typed) == ("+861012345678", "123")
+
+
+@pytest.mark.parametrize("typed", ["12345", "abc", "", "   ", "138001380001234567", "+86"])
+def test_invalid_phone_numbers_are_refused(typed):
+    with pytest.raises(ValueError):
+        normalize_phone(typed)
+
+
+def test_emails_are_validated_and_lower_cased():
+    assert normalize_email("  ZhangSan@Example.COM ") == "zhangsan@example.com"
+    assert normalize_email("ｚｓ＠ｅｘａｍｐｌｅ．ｃｏｍ") == "zs@example.com"
+    for bad in ["", "zhangsan", "a@b", "a b@example.com", "x" * 250 + "@example.com"]:
+        with pytest.raises(ValueError):
+            normalize_email(bad)
+
+
+@pytest.mark.parametrize(
+    ("name", "pinyin", "initials"),
+    [
+        ("张三", "zhangsan", "zs"),
+        ("曾小明", "zengxiaoming", "zxm"),  # 曾 is zeng as a surname, not ceng
+        ("单田芳", "shantianfang", "stf"),  # 单 is shan as a surname, not dan
+        ("解晓东", "xiexiaodong", "xxd"),
+        ("朴树", "piaoshu", "ps"),
+        ("John Smith", "johnsmith", "js"),
+        ("Zoë Müller", "zoemuller", "zm"),
+        ("张 三", "zhangsan", "zs"),
+        ("ＡＢＣ公司", "abcgongsi", "ags"),
+    ],
+)
+def test_name_keys_give_pinyin_and_initials(name, pinyin, initials):
+    assert name_keys(name) == (pinyin, initials)
+
+
+def test_search_text_holds_every_form_a_person_searches_by():
+    text = build_search_text(
+        name="张三",
+        company_name="华为技术",
+        phones=["+8613800138000"],
+        emails=["zhangsan@example.com"],
+        contact_names=["王经理"],
+    )
+    for part in [
+        "张三",
+        "zhangsan",
+        "zs",
+        "华为技术",
+        "huaweijishu",
+        "13800138000",
+        "8613800138000",
+        "zhangsan@example.com",
+        "王经理",
+        "wangjingli",
+    ]:
+        assert part in text
+
+
+def _definition(**kw):
+    kw.setdefault("key", "k")
+    kw.setdefault("label_zh", "字段")
+    return CustomFieldDefinition(**kw)
+
+
+def test_custom_values_are_cleaned_by_type():
+    from decimal import Decimal
+
+    number = _definition(field_type="number", min_value=Decimal(0), max_value=Decimal(100))
+    assert clean_custom_value(number, "42") == 42
+    assert clean_custom_value(number, "４２.５") == 42.5
+    for bad in ["abc", "-1", "101", True, "NaN", "Infinity", [1]]:
+        with pytest.raises(ValueError):
+            clean_custom_value(number, bad)
+    date = _definition(field_type="date")
+    assert clean_custom_value(date, "2024-02-29") == "2024-02-29"
+    for bad in ["2023-02-29", "29/02/2024", "tomorrow"]:
+        with pytest.raises(ValueError):
+            clean_custom_value(date, bad)
+    choice = _definition(field_type="choice", choices=["金", "银"])
+    assert clean_custom_value(choice, "金") == "金"
+    with pytest.raises(ValueError):
+        clean_custom_value(choice, "铜")
+    text = _definition(field_type="text", max_length=3)
+    assert clean_custom_value(text, " ab ") == "ab"
+    with pytest.raises(ValueError):
+        clean_custom_value(text, "abcd")
+    with pytest.raises(ValueError):
+        clean_custom_value(text, {"a": 1})
+    required = _definition(field_type="text", required=True)
+    with pytest.raises(ValueError):
+        clean_custom_value(required, " ")
+    assert clean_custom_value(_definition(field_type="text"), "") is None
