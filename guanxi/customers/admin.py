@@ -250,7 +250,9 @@ class CustomerAdmin(GuanxiModelAdmin):
         phones = list(obj.phones.all())
         if not phones:
             return None
-        return format_html('<span class="gx-nowrap">{}</span>', views.format_phone(phones[0].number))
+        return format_html(
+            '<span class="gx-nowrap">{}</span>', views.format_phone(phones[0].number)
+        )
 
     @display(description=_("email"))
     def primary_email(self, obj):

@@ -1,490 +1,267 @@
-"""Deterministic demo customers and orders, drawn from `pools`, as plain rows.
+"""Deterministic plans of demo customers and their history, for the service-based loader.
 
-The generator is written for speed (the bulk loader asks it for a million customers): it
-yields, chunk by chunk, the rows of every customer table as tuples, with the search keys
-the services would store (`cleaning.name_keys` memoised per name, `build_search_text`
-assembled from the same parts). The service-based loader (`story`) reads the same rows.
-Each chunk of CHUNK customers has its own random generator seeded from (seed, chunk), so
-the same seed always gives the same customers.
+A plan says what a customer *is* (name, phones, places, tags, contacts) and what happened
+with them (orders, interactions, tasks, how their stage moved); `story` turns plans into
+records through the services. The same seed gives the same plans.
 """
 
 import random
-import time
 from dataclasses import dataclass, field
-
-from guanxi.customers.cleaning import name_keys
+from datetime import UTC, date, datetime
 
 from . import pools
 
-CHUNK = 10_000
 DAY = 86_400
 HISTORY_DAYS = 900  # customers arrive over the last ~30 months
 
 
-def sqlite_time(ts: int) -> str:
-    """A UTC timestamp as Django stores it on SQLite (naive UTC text)."""
-    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(ts))
-
-
-def postgres_time(ts: int) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%S+00", time.gmtime(ts))
-
-
-class NameKeys:
-    """`cleaning.name_keys`, memoised: the pools repeat names, so each is converted once."""
-
-    def __init__(self):
-        self.cache: dict[str, tuple[str, str]] = {}
-
-    def __call__(self, name: str) -> tuple[str, str]:
-        keys = self.cache.get(name)
-        if keys is None:
-            keys = self.cache[name] = name_keys(name)
-        return keys
-
-
-def cents(value: str) -> int:
-    whole, _sep, frac = value.partition(".")
-    return int(whole) * 100 + int((frac + "00")[:2])
-
-
-def money(c: int) -> str:
-    return f"{c // 100}.{c % 100:02d}"
-
-
 def mobile(index: int, salt: int) -> str:
-    """A valid Chinese mobile number in E.164, distinct for each (index, salt) below 10^8."""
+    """A valid Chinese mobile number in E.164, distinct for each (index, salt) below 10^8.
+
+    The bulk loader computes the same numbers in SQL.
+    """
     prefixes = pools.MOBILE_PREFIXES
     prefix = prefixes[(index * 7 + salt * 13) % len(prefixes)]
     suffix = (index * 7_654_321 + salt * 31_415_927 + 12_345) % 100_000_000
     return f"+86{prefix}{suffix:08d}"
 
 
+def at(ts: int) -> datetime:
+    return datetime.fromtimestamp(ts, tz=UTC)
+
+
 @dataclass
-class CustomerBatch:
-    """The rows of one chunk of customers. Ids are `id_base + index`."""
-
-    start: int
-    customers: list[tuple] = field(default_factory=list)
-    phones: list[tuple] = field(default_factory=list)
-    emails: list[tuple] = field(default_factory=list)
-    addresses: list[tuple] = field(default_factory=list)
-    contacts: list[tuple] = field(default_factory=list)
-    tags: list[tuple] = field(default_factory=list)  # (customer id, tag name)
-    created: list[int] = field(default_factory=list)  # per customer, epoch seconds
-    n_orders: list[int] = field(default_factory=list)
-    last_order: list[int] = field(default_factory=list)
+class OrderPlan:
+    ts: int
+    status: str
+    channel: str
+    lines: list[dict]
 
 
-# Column order of the rows (the bulk loader names them in its INSERT / COPY statements).
-CUSTOMER_COLUMNS = (
-    "id",
-    "created_at",
-    "updated_at",
-    "owner_id",
-    "kind",
-    "name",
-    "name_pinyin",
-    "name_initials",
-    "search_text",
-    "company_name",
-    "gender",
-    "birthday",
-    "industry",
-    "company_size",
-    "business_scope",
-    "source",
-    "preferred_channel",
-    "stage",
-    "stage_changed_at",
-    "external_id",
-    "notes",
-    "custom_fields",
-)
-PHONE_COLUMNS = ("customer_id", "number", "extension", "label", "position")
-EMAIL_COLUMNS = ("customer_id", "email", "label", "position")
-ADDRESS_COLUMNS = (
-    "customer_id",
-    "created_at",
-    "updated_at",
-    "label",
-    "province",
-    "city",
-    "district",
-    "street",
-    "postcode",
-    "is_primary",
-)
-CONTACT_COLUMNS = (
-    "customer_id",
-    "created_at",
-    "updated_at",
-    "name",
-    "title",
-    "phone",
-    "email",
-    "is_primary",
-    "notes",
-)
-ORDER_COLUMNS = (
-    "id",
-    "created_at",
-    "updated_at",
-    "customer_id",
-    "number",
-    "ordered_at",
-    "status",
-    "channel",
-    "currency",
-    "total",
-    "notes",
-)
-LINE_COLUMNS = (
-    "order_id",
-    "product_id",
-    "product_name",
-    "category",
-    "quantity",
-    "unit_price",
-    "discount",
-    "amount",
-)
+@dataclass
+class InteractionPlan:
+    ts: int
+    kind: str
+    channel: str
+    direction: str
+    subject: str
+    body: str
+    outcome: str
+    next_step: str
+    by_agent: bool
 
-# Positions in a customer row, for readers of the rows.
-C_ID, C_CREATED, C_OWNER, C_KIND, C_NAME = 0, 1, 3, 4, 5
-C_STAGE = CUSTOMER_COLUMNS.index("stage")
+
+@dataclass
+class TaskPlan:
+    created_ts: int
+    title: str
+    due_ts: int
+    remind_ts: int | None
+    priority: str
+    done: bool
+
+
+@dataclass
+class CustomerPlan:
+    index: int
+    data: dict  # what customer_create takes
+    created_ts: int
+    owner_slot: int
+    english: bool
+    contacts: list[dict] = field(default_factory=list)
+    orders: list[OrderPlan] = field(default_factory=list)
+    interactions: list[InteractionPlan] = field(default_factory=list)
+    tasks: list[TaskPlan] = field(default_factory=list)
+    stage: str = "lead"  # where the story leaves the customer
+    stage_ts: int = 0
 
 
 class DemoGenerator:
-    def __init__(
-        self,
-        *,
-        seed: int,
-        customers: int,
-        orders: int,
-        now_ts: int,
-        owner_ids: list[int],
-        id_base: int = 1,
-        timefmt=sqlite_time,
-        product_ids: dict[str, int] | None = None,
-    ):
+    def __init__(self, *, seed: int, customers: int, orders: int, now_ts: int, owners: int = 4):
         self.seed = seed
         self.customers = customers
         self.orders = orders
         self.now_ts = now_ts
-        self.owner_ids = owner_ids or [None]
-        self.id_base = id_base
-        self.timefmt = timefmt
-        self.keys = NameKeys()
-        self.sources = pools.weighted(pools.SOURCES)
-        self.statuses = pools.weighted(pools.ORDER_STATUSES)
-        self.channels = pools.weighted(pools.SALES_CHANNELS)
-        product_ids = product_ids or {}
-        self.products = [
-            (product_ids.get(sku), sku, name, cat, cents(price))
-            for sku, name, cat, price in pools.PRODUCTS
-        ]
-        self.tag_names = [t for t, _c in pools.TAGS]
+        self.owners = max(owners, 1)
+        self.rng = random.Random(f"{seed}:story")
 
-    # Chunks ---------------------------------------------------------------------------------
+    def chinese_name(self) -> tuple[str, str]:
+        r = self.rng
+        female = r.random() < 0.5
+        given = r.choice(pools.FEMALE_GIVEN if female else pools.MALE_GIVEN)
+        return r.choice(pools.SURNAME_POOL) + given, "female" if female else "male"
 
-    def chunk_count(self) -> int:
-        return (self.customers + CHUNK - 1) // CHUNK
+    def english_name(self) -> tuple[str, str]:
+        r = self.rng
+        female = r.random() < 0.5
+        first = r.choice(pools.ENGLISH_FIRST_FEMALE if female else pools.ENGLISH_FIRST_MALE)
+        return f"{first} {r.choice(pools.ENGLISH_LAST)}", "female" if female else "male"
 
-    def chunk_bounds(self, chunk_no: int) -> tuple[int, int]:
-        start = chunk_no * CHUNK
-        return start, min(start + CHUNK, self.customers)
+    def plans(self) -> list[CustomerPlan]:
+        """Every customer, with orders shared out exactly (`orders` in all)."""
+        from guanxi.customers.cleaning import name_keys
 
-    def order_budget(self, start: int, end: int) -> int:
-        """Orders of customers [start, end): exact shares, so the total is exactly `orders`."""
-        n, m = self.customers, self.orders
-        return m * end // n - m * start // n
-
-    def order_id_base(self, chunk_no: int, first_order_id: int) -> int:
-        start, _end = self.chunk_bounds(chunk_no)
-        return first_order_id + self.orders * start // self.customers
-
-    def rng(self, kind: str, chunk_no: int) -> random.Random:
-        return random.Random(f"{self.seed}:{kind}:{chunk_no}")
-
-    # Names ----------------------------------------------------------------------------------
-
-    def chinese_name(self, r) -> tuple[str, str]:
-        surname = pools.SURNAME_POOL[int(r() * len(pools.SURNAME_POOL))]
-        if r() < 0.5:
-            return surname + pools.FEMALE_GIVEN[int(r() * len(pools.FEMALE_GIVEN))], "female"
-        return surname + pools.MALE_GIVEN[int(r() * len(pools.MALE_GIVEN))], "male"
-
-    def english_name(self, r) -> tuple[str, str]:
-        last = pools.ENGLISH_LAST[int(r() * len(pools.ENGLISH_LAST))]
-        if r() < 0.5:
-            first = pools.ENGLISH_FIRST_FEMALE[int(r() * len(pools.ENGLISH_FIRST_FEMALE))]
-            return f"{first} {last}", "female"
-        first = pools.ENGLISH_FIRST_MALE[int(r() * len(pools.ENGLISH_FIRST_MALE))]
-        return f"{first} {last}", "male"
-
-    # Customers ------------------------------------------------------------------------------
-
-    def customer_batch(self, chunk_no: int, tag_ids: dict[str, int] | None = None):
-        """The rows of customers [start, end) of this chunk."""
-        start, end = self.chunk_bounds(chunk_no)
-        rng = self.rng("c", chunk_no)
-        r = rng.random
-        keys, fmt, now = self.keys, self.timefmt, self.now_ts
-        id_base, owners = self.id_base, self.owner_ids
-        n_owners = len(owners)
-        sources, n_sources = self.sources, len(self.sources)
-        channels = pools.PREFERRED_CHANNELS
-        places, n_places = pools.PLACES, len(pools.PLACES)
-        roads, n_roads = pools.ROADS, len(pools.ROADS)
-        brands, trades = pools.BRANDS, pools.COMPANY_TRADES
-        cities, suffixes = pools.COMPANY_CITIES, pools.COMPANY_SUFFIXES
-        titles, domains = pools.CONTACT_TITLES, pools.EMAIL_DOMAINS
-        person_industries = pools.PERSON_INDUSTRIES
-        tag_names, n_tags = self.tag_names, len(self.tag_names)
-        tag_ids = tag_ids or {}
-        batch = CustomerBatch(start)
-        customers, phones, emails = batch.customers, batch.phones, batch.emails
-        addresses, contacts, tags = batch.addresses, batch.contacts, batch.tags
-        weights = []
-        for index in range(start, end):
-            cid = id_base + index
-            created = now - int(r() * HISTORY_DAYS * DAY) - 3600
-            at = fmt(created)
-            phone = mobile(index, 0)
-            text = [None, None, None, phone[3:], phone[1:]]
-            phones.append((cid, phone, "", "", 0))
-            if r() < 0.1:
-                phone2 = mobile(index, 1)
-                phones.append((cid, phone2, "", "mobile", 1))
-                text += (phone2[3:], phone2[1:])
-            gender = birthday = external_id = None
-            company_size = business_scope = ""
-            if r() < 0.3:
-                kind = "company"
-                if r() < 0.06:
-                    name = pools.ENGLISH_COMPANIES[int(r() * len(pools.ENGLISH_COMPANIES))]
-                    industry, brand_py = "批发零售", "trade"
+        r = self.rng
+        plans, weights = [], []
+        for index in range(self.customers):
+            english = False
+            data = {
+                "source": r.choice(pools.weighted(pools.SOURCES)),
+                "preferred_channel": r.choice(pools.PREFERRED_CHANNELS),
+                "phones": [mobile(index, 0)] + ([mobile(index, 1)] if r.random() < 0.1 else []),
+            }
+            contacts = []
+            if r.random() < 0.3:
+                data["kind"] = "company"
+                if r.random() < 0.06:
+                    name, industry, english = r.choice(pools.ENGLISH_COMPANIES), "批发零售", True
+                    brand = name_keys(name)[0][:12]
                 else:
-                    brand = brands[int(r() * len(brands))]
-                    trade, industry = trades[int(r() * len(trades))]
-                    name = (
-                        cities[int(r() * len(cities))]
-                        + brand
-                        + trade
-                        + suffixes[int(r() * len(suffixes))]
-                    )
-                    brand_py = keys(brand)[0]
-                company_size = pools.COMPANY_SIZES[int(r() * 6)]
-                business_scope = pools.SCOPES.get(industry, "")
-                email = f"info@{brand_py}{index}.com"
-                emails.append((cid, email, "", 0))
-                text.append(email)
-                for n in range(1 if r() < 0.6 else 2):
-                    cname, _g = self.chinese_name(r)
-                    cpy = keys(cname)[0]
-                    contacts.append(
-                        (
-                            cid,
-                            at,
-                            at,
-                            cname,
-                            titles[int(r() * len(titles))],
-                            mobile(index, 2 + n),
-                            f"{cpy}@{brand_py}{index}.com",
-                            n == 0,
-                            "",
-                        )
-                    )
-                    text += (cname, cpy)
-            else:
-                kind = "person"
-                if r() < 0.12:
-                    name, gender = self.english_name(r)
-                    local = name.lower().replace(" ", ".")
-                else:
-                    name, gender = self.chinese_name(r)
-                    local = None
-                if r() < 0.2:
-                    gender = ""
-                industry = person_industries[int(r() * len(person_industries))]
-                if r() < 0.7:
-                    birthday = fmt(-157_766_400 + int(r() * 1_356_000_000))[:10]  # 1965–2007
-                if r() < 0.75:
-                    email = f"{local or keys(name)[0]}{index}@{domains[int(r() * 6)]}"
-                    emails.append((cid, email, "", 0))
-                    text.append(email)
-            pinyin, initials = keys(name)
-            text[0], text[1], text[2] = name.lower(), pinyin, initials
-            if r() < 0.08:
-                external_id = f"SHOP-{self.seed}-{index:08d}"
-                text.append(external_id.lower())
-            place = places[int(r() * n_places)]
-            if r() < 0.92:
-                districts = place[3]
-                addresses.append(
-                    (
-                        cid,
-                        at,
-                        at,
-                        "",
-                        place[0],
-                        place[1],
-                        districts[int(r() * len(districts))],
-                        f"{roads[int(r() * n_roads)]}{1 + int(r() * 880)}号",
-                        f"{place[2]}{int(r() * 1000):03d}",
-                        True,
-                    )
+                    b = r.choice(pools.BRANDS)
+                    trade, industry = r.choice(pools.COMPANY_TRADES)
+                    city, suffix = r.choice(pools.COMPANY_CITIES), r.choice(pools.COMPANY_SUFFIXES)
+                    name, brand = city + b + trade + suffix, name_keys(b)[0]
+                data.update(
+                    name=name,
+                    industry=industry,
+                    company_size=r.choice(pools.COMPANY_SIZES),
+                    business_scope=pools.SCOPES.get(industry, ""),
+                    emails=[f"info@{brand}{index}.com"],
                 )
-            if r() < 0.4:
-                tag = tag_names[int(r() * n_tags)]
-                tags.append((cid, tag_ids.get(tag, tag)))
-                if r() < 0.25:
-                    other = tag_names[int(r() * n_tags)]
-                    if other != tag:
-                        tags.append((cid, tag_ids.get(other, other)))
-            # How much this customer buys: a quarter never do (leads), the rest a heavy tail.
-            weights.append(0.0 if r() < 0.25 else rng.paretovariate(1.6))
-            batch.created.append(created)
-            customers.append(
-                [
-                    cid,
-                    at,
-                    at,
-                    owners[index % n_owners],
-                    kind,
-                    name,
-                    pinyin,
-                    initials,
-                    " ".join(text),
-                    "",
-                    gender or "",
-                    birthday,
-                    industry,
-                    company_size,
-                    business_scope,
-                    sources[int(r() * n_sources)],
-                    channels[int(r() * 6)],
-                    "lead",
-                    at,
-                    external_id,
-                    "",
-                    "{}",
+                for n in range(1 if r.random() < 0.6 else 2):
+                    cname, _g = self.chinese_name()
+                    contacts.append(
+                        {
+                            "name": cname,
+                            "title": r.choice(pools.CONTACT_TITLES),
+                            "phone": mobile(index, 2 + n),
+                            "email": f"{name_keys(cname)[0]}@{brand}{index}.com",
+                            "is_primary": n == 0,
+                        }
+                    )
+            else:
+                english = r.random() < 0.12
+                name, gender = self.english_name() if english else self.chinese_name()
+                data.update(kind="person", name=name, gender=gender if r.random() < 0.8 else "")
+                data["industry"] = r.choice(pools.PERSON_INDUSTRIES)
+                if r.random() < 0.7:
+                    data["birthday"] = date.fromordinal(717_000 + r.randrange(15_700))
+                if r.random() < 0.75:
+                    local = name.lower().replace(" ", ".") if english else name_keys(name)[0]
+                    data["emails"] = [f"{local}{index}@{r.choice(pools.EMAIL_DOMAINS)}"]
+            if r.random() < 0.92:
+                province, city, pc, districts = r.choice(pools.PLACES)
+                data["addresses"] = [
+                    {
+                        "province": province,
+                        "city": city,
+                        "district": r.choice(districts),
+                        "street": f"{r.choice(pools.ROADS)}{r.randint(1, 880)}号",
+                        "postcode": f"{pc}{r.randrange(1000):03d}",
+                        "is_primary": True,
+                    }
                 ]
-            )
-        self._allocate_orders(batch, weights, self.order_budget(start, end), r)
-        for row, stage in zip(customers, self._stages(batch), strict=True):
-            row[C_STAGE] = stage
-        batch.customers = [tuple(row) for row in customers]
-        return batch
+            if r.random() < 0.4:
+                data["tags"] = sorted({r.choice(pools.TAGS)[0] for _ in range(r.choice((1, 1, 2)))})
+            if r.random() < 0.08:
+                data["external_id"] = f"SHOP-{self.seed}-{index:08d}"
+            created = self.now_ts - 3600 - r.randrange(HISTORY_DAYS * DAY)
+            plan = CustomerPlan(index, data, created, index % self.owners, english, contacts)
+            weights.append(0.0 if r.random() < 0.25 else r.paretovariate(1.6))
+            plans.append(plan)
+        self._share_orders(plans, weights)
+        for plan in plans:
+            self._history(plan)
+        return plans
 
-    def _allocate_orders(self, batch, weights, budget, r) -> None:
-        n = len(weights)
-        batch.n_orders = counts = [0] * n
-        batch.last_order = last = [0] * n
-        if not budget or not n:
+    def _share_orders(self, plans, weights) -> None:
+        total, budget = sum(weights), self.orders
+        if not plans or not budget:
             return
-        total = sum(weights)
         if not total:
             weights[0] = total = 1.0
         running, given = 0.0, 0
-        for i, w in enumerate(weights):
+        for plan, w in zip(plans, weights, strict=True):
             running += w
             upto = min(budget, int(running * budget / total + 1e-9))
-            counts[i], given = upto - given, upto
-        counts[-1] += budget - given
-        now = self.now_ts
-        for i in range(n):
-            if not counts[i]:
-                continue
-            lifetime = now - batch.created[i]
-            x = r()
-            if x < 0.55:
-                ago = int(r() * 90 * DAY)
-            elif x < 0.8:
-                ago = int((90 + r() * 275) * DAY)
-            else:
-                ago = int((365 + r() * 365) * DAY)
-            if ago >= lifetime:
-                ago = int(r() * lifetime)
-            last[i] = now - ago
+            plan.orders = [None] * (upto - given)
+            given = upto
+        plans[-1].orders += [None] * (budget - given)
 
-    def _stages(self, batch):
-        now = self.now_ts
-        for n, last in zip(batch.n_orders, batch.last_order, strict=True):
-            if not n:
-                yield "lead"
-                continue
+    def _history(self, plan: CustomerPlan) -> None:
+        r, now = self.rng, self.now_ts
+        n = len(plan.orders)
+        if n:
+            x = r.random()
+            if x < 0.55:
+                ago = r.randrange(90 * DAY)
+            elif x < 0.8:
+                ago = r.randrange(90 * DAY, 365 * DAY)
+            else:
+                ago = r.randrange(365 * DAY, 730 * DAY)
+            if now - ago > plan.created_ts:
+                last = now - ago
+            else:
+                last = plan.created_ts + r.randrange(max(now - plan.created_ts, 1))
+            span = max(last - plan.created_ts, 1)
+            times = sorted(plan.created_ts + r.randrange(span) for _ in range(n - 1)) + [last]
+            plan.orders = [self._order(ts) for ts in times]
             days = (now - last) // DAY
             if days <= 90:
-                yield "active" if n > 1 else "new"
+                plan.stage, plan.stage_ts = ("active", times[1]) if n > 1 else ("new", last)
             elif days <= 365:
-                yield "at_risk"
+                plan.stage, plan.stage_ts = "at_risk", last + 90 * DAY
             else:
-                yield "churned"
+                plan.stage, plan.stage_ts = "churned", last + 365 * DAY
+        # Interactions: a few per customer, in the customer's language.
+        templates = pools.INTERACTIONS_EN if plan.english else pools.INTERACTIONS_ZH
+        for _ in range(r.choice((0, 1, 1, 2, 2, 3, 4))):
+            kind, channel, direction, subject, body, outcome, next_step = r.choice(templates)
+            product = r.choice(pools.PRODUCTS)[1]
+            fill = {"name": plan.data["name"], "product": product}
+            plan.interactions.append(
+                InteractionPlan(
+                    plan.created_ts + r.randrange(max(now - plan.created_ts, 1)),
+                    kind,
+                    channel,
+                    direction,
+                    subject,
+                    body.format(**fill),
+                    outcome,
+                    next_step,
+                    by_agent=r.random() < 0.15,
+                )
+            )
+        # Tasks: some overdue, some due soon, some done.
+        if r.random() < 0.35:
+            titles = pools.TASKS_EN if plan.english else pools.TASKS_ZH
+            title = r.choice(titles).format(
+                name=plan.data["name"], product=r.choice(pools.PRODUCTS)[1]
+            )
+            x = r.random()
+            if x < 0.3:  # overdue
+                due, remind, done = now - r.randrange(DAY, 10 * DAY), None, False
+            elif x < 0.75:  # due soon, with a reminder an hour before
+                due = now + r.randrange(3600 * 2, 7 * DAY)
+                remind, done = due - 3600, False
+            else:
+                due, remind, done = now - r.randrange(DAY, 60 * DAY), None, True
+            created = max(plan.created_ts, min(due, now) - r.randrange(DAY, 14 * DAY))
+            priority = r.choice(("normal", "normal", "high", "low"))
+            plan.tasks.append(TaskPlan(created, title, due, remind, priority, done))
 
-    # Orders ---------------------------------------------------------------------------------
-
-    def order_rows(self, chunk_no: int, batch_info, first_order_id: int):
-        """(orders, lines) rows of the customers of a chunk.
-
-        `batch_info` is (created, n_orders, last_order) lists of that chunk's customers.
-        """
-        created_list, counts, lasts = batch_info
-        start, _end = self.chunk_bounds(chunk_no)
-        rng = self.rng("o", chunk_no)
-        r = rng.random
-        fmt = self.timefmt
-        products, statuses, channels = self.products, self.statuses, self.channels
-        n_products, n_statuses, n_channels = len(products), len(statuses), len(channels)
-        order_id = self.order_id_base(chunk_no, first_order_id)
-        cid = self.id_base + start
-        orders, lines = [], []
-        for created, n, last in zip(created_list, counts, lasts, strict=True):
-            if n:
-                span = max(last - created, 1)
-                times = [created + int(r() * span) for _ in range(n - 1)]
-                times.sort()
-                times.append(last)
-                for ts in times:
-                    at = fmt(ts)
-                    x = r()
-                    n_lines = 1 if x < 0.55 else (2 if x < 0.85 else 3)
-                    total = 0
-                    for _ in range(n_lines):
-                        pid, _sku, pname, category, unit = products[int(r() * n_products)]
-                        qty = 1 if r() < 0.7 else 2 + int(r() * 4)
-                        gross = unit * qty
-                        discount = (gross // 1000) * 100 if r() < 0.15 else 0
-                        amount = gross - discount
-                        total += amount
-                        lines.append(
-                            (
-                                order_id,
-                                pid,
-                                pname,
-                                category,
-                                qty,
-                                money(unit),
-                                money(discount),
-                                money(amount),
-                            )
-                        )
-                    orders.append(
-                        (
-                            order_id,
-                            at,
-                            at,
-                            cid,
-                            f"DM{order_id:09d}",
-                            at,
-                            statuses[int(r() * n_statuses)],
-                            channels[int(r() * n_channels)],
-                            "CNY",
-                            money(total),
-                            "",
-                        )
-                    )
-                    order_id += 1
-            cid += 1
-        return orders, lines
+    def _order(self, ts: int) -> OrderPlan:
+        r = self.rng
+        lines = []
+        for _ in range(r.choice((1, 1, 1, 2, 2, 3))):
+            sku, _name, _cat, price = r.choice(pools.PRODUCTS)
+            qty = 1 if r.random() < 0.7 else r.randint(2, 5)
+            gross = int(price.replace(".", "")) * qty
+            discount = (gross // 1000) * 100 if r.random() < 0.15 else 0
+            lines.append({"sku": sku, "quantity": qty, "discount": f"{discount / 100:.2f}"})
+        return OrderPlan(
+            ts,
+            r.choice(pools.weighted(pools.ORDER_STATUSES)),
+            r.choice(pools.weighted(pools.SALES_CHANNELS)),
+            lines,
+        )

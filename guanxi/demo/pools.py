@@ -22,7 +22,9 @@ SURNAME_POOL = (
 )
 
 MALE_CHARS = "伟强磊军勇杰涛明超刚平辉鹏华飞鑫波斌宇浩凯健俊帆旭宁龙林阳晨峰建国志文博海东亮成康星天子睿轩然一泽宏晓"
-FEMALE_CHARS = "芳娜敏静丽艳娟霞秀英玲燕婷雪慧琳颖倩洁萍红梅琴丹云莉兰欣怡佳悦诗雨萱涵月晶璐瑶婉梦思嘉"
+FEMALE_CHARS = (
+    "芳娜敏静丽艳娟霞秀英玲燕婷雪慧琳颖倩洁萍红梅琴丹云莉兰欣怡佳悦诗雨萱涵月晶璐瑶婉梦思嘉"
+)
 
 
 def _given_names(chars: str, count: int, seed: int) -> tuple[str, ...]:

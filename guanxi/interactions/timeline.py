@@ -78,9 +78,11 @@ def describe(event: TimelineEvent) -> str:
             return f"{_label(InteractionKind, d.get('kind'))}: {d.get('subject', '')}"
         case EventKind.ORDER:
             if d.get("action") == "status":
+                from guanxi.orders.choices import OrderStatus
+
                 return _("Order %(number)s is now %(status)s") % {
                     "number": d.get("number"),
-                    "status": d.get("status_label", d.get("status")),
+                    "status": _label(OrderStatus, d.get("status")),
                 }
             return _("Order %(number)s placed: %(total)s %(currency)s") % {
                 "number": d.get("number"),
