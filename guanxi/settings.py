@@ -147,6 +147,19 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 12
 X_FRAME_OPTIONS = "DENY"
 
+# Mail: SMTP when GUANXI_EMAIL_HOST is set, otherwise files under the data folder.
+if os.environ.get("GUANXI_EMAIL_HOST"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = os.environ["GUANXI_EMAIL_HOST"]
+    EMAIL_PORT = int(os.environ.get("GUANXI_EMAIL_PORT", "587"))
+    EMAIL_HOST_USER = os.environ.get("GUANXI_EMAIL_USER", "")
+    EMAIL_HOST_PASSWORD = os.environ.get("GUANXI_EMAIL_PASSWORD", "")
+    EMAIL_USE_TLS = True
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = DATA_DIR / "mail"
+DEFAULT_FROM_EMAIL = os.environ.get("GUANXI_FROM_EMAIL", "guanxi@localhost")
+
 # Guanxi's own settings
 GUANXI_DEFAULT_REGION = os.environ.get("GUANXI_DEFAULT_REGION", "CN")
 GUANXI_API_MAX_LIMIT = 200

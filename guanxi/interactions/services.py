@@ -308,3 +308,28 @@ def tasks_due_for_reminder(*, now=None):
     return Task.objects.filter(
         status=TaskStatus.OPEN, remind_at__lte=now, reminded_at__isnull=True
     ).select_related("owner", "customer")
+
+
+def task_reminders_send(*, now=None) -> int:
+    """Email each owner whose task reminder is due, once; returns how many were sent."""
+    from django.core.mail import send_mail
+    from django.utils import translation
+
+    now = now or timezone.now()
+    sent = 0
+    for task in tasks_due_for_reminder(now=now)[:500]:
+        # Claim the reminder first, so two workers never send it twice.
+        claimed = Task.objects.filter(pk=task.pk, reminded_at__isnull=True).update(reminded_at=now)
+        if not claimed or not task.owner.email:
+            continue
+        with translation.override("zh-hans"):
+            subject = _("Reminder: %(title)s") % {"title": task.title}
+            due = timezone.localtime(task.due_at).strftime("%Y-%m-%d %H:%M") if task.due_at else "—"
+            body = _("Task: %(title)s\nCustomer: %(customer)s\nDue: %(due)s") % {
+                "title": task.title,
+                "customer": task.customer or "—",
+                "due": due,
+            }
+        send_mail(subject, body, None, [task.owner.email], fail_silently=True)
+        sent += 1
+    return sent

@@ -1,0 +1,17 @@
+"""Background tasks (django.tasks); run by `guanxi worker`, enqueued by its scheduler."""
+
+from django.tasks import task
+
+from guanxi.interactions.services import task_reminders_send
+
+
+@task()
+def send_task_reminders() -> int:
+    """Email owners whose task reminders are due."""
+    return task_reminders_send()
+
+
+# name → (task, seconds between runs): what the scheduler beside the worker enqueues.
+PERIODIC = {
+    "task-reminders": (send_task_reminders, 60),
+}
