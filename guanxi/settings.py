@@ -149,15 +149,25 @@ X_FRAME_OPTIONS = "DENY"
 
 # Mail: SMTP when GUANXI_EMAIL_HOST is set, otherwise files under the data folder.
 if os.environ.get("GUANXI_EMAIL_HOST"):
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    EMAIL_HOST = os.environ["GUANXI_EMAIL_HOST"]
-    EMAIL_PORT = int(os.environ.get("GUANXI_EMAIL_PORT", "587"))
-    EMAIL_HOST_USER = os.environ.get("GUANXI_EMAIL_USER", "")
-    EMAIL_HOST_PASSWORD = os.environ.get("GUANXI_EMAIL_PASSWORD", "")
-    EMAIL_USE_TLS = True
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {
+                "host": os.environ["GUANXI_EMAIL_HOST"],
+                "port": int(os.environ.get("GUANXI_EMAIL_PORT", "587")),
+                "username": os.environ.get("GUANXI_EMAIL_USER", ""),
+                "password": os.environ.get("GUANXI_EMAIL_PASSWORD", ""),
+                "use_tls": True,
+            },
+        }
+    }
 else:
-    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
-    EMAIL_FILE_PATH = DATA_DIR / "mail"
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+            "OPTIONS": {"file_path": str(DATA_DIR / "mail")},
+        }
+    }
 DEFAULT_FROM_EMAIL = os.environ.get("GUANXI_FROM_EMAIL", "guanxi@localhost")
 
 # Guanxi's own settings

@@ -312,7 +312,9 @@ def tasks_due_for_reminder(*, now=None):
 
 def task_reminders_send(*, now=None) -> int:
     """Email each owner whose task reminder is due, once; returns how many were sent."""
-    from django.core.mail import send_mail
+    import logging
+
+    from django.core.mail import EmailMessage
     from django.utils import translation
 
     now = now or timezone.now()
@@ -330,6 +332,10 @@ def task_reminders_send(*, now=None) -> int:
                 "customer": task.customer or "—",
                 "due": due,
             }
-        send_mail(subject, body, None, [task.owner.email], fail_silently=True)
+        try:
+            EmailMessage(subject, body, to=[task.owner.email]).send()
+        except OSError:  # the mail server is down: the reminder stays claimed, log it
+            logging.getLogger("guanxi.tasks").exception("reminder for task %s not sent", task.pk)
+            continue
         sent += 1
     return sent

@@ -6,6 +6,7 @@ import sys
 from django.conf import settings
 from django.core import checks
 from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.models import Count
 from django.db.migrations.executor import MigrationExecutor
 from django.utils.translation import gettext as _
 
@@ -97,10 +98,10 @@ class Command(GuanxiCommand):
         failed = 0
         for label, check in CHECKS:
             try:
-                detail = check()
-                self.stdout.write(f"OK    {label}: {detail}")
-            except Exception as e:
+                line = f"OK    {label}: {check()}"
+            except Exception as e:  # every failure is reported, then the next check runs
                 failed += 1
-                self.stdout.write(f"FAIL  {label}: {e}")
+                line = f"FAIL  {label}: {e}"
+            self.stdout.write(line)
         if failed:
             sys.exit(1)
