@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from guanxi.core.errors import Conflict, NotFound, field_error
+from guanxi.core.errors import Conflict, NotFound, PermissionDenied, field_error
 
 from . import access
 from .audit import audit_record, diff
@@ -101,6 +101,11 @@ def _clean_display_name(value) -> str:
 def user_update(*, actor, user: User, **fields) -> User:
     """Change a user's role, team, names or active flag."""
     access.require(actor, "user.manage")
+    locks_self_out = (
+        fields.get("is_active") is False or fields.get("role", Role.ADMIN) != Role.ADMIN
+    )
+    if actor is not None and actor.pk == user.pk and locks_self_out:
+        raise PermissionDenied(_("You cannot deactivate yourself or give up your own admin role."))
     before = _snapshot(user)
     for name, value in fields.items():
         if name not in ("email", "display_name", "role", "team", "is_active"):

@@ -129,7 +129,9 @@ def clean_custom_field_params(params: dict[str, str]) -> dict[str, str]:
             continue
         key, _sep, op = name[3:].partition("__")
         definition = definitions.get(key)
-        if definition is None:
+        if "\x00" in raw:
+            errors[name] = [_("Text may not contain NUL characters.")]
+        elif definition is None:
             errors[name] = [_("No custom field with this key.")]
         elif op not in ("", "gte", "lte"):
             errors[name] = [_("Use cf_<key>, cf_<key>__gte or cf_<key>__lte.")]

@@ -465,6 +465,8 @@ def customer_update(
         else None
     )
     owner = _resolve_owner(actor, data["owner"], errors) if "owner" in data else None
+    if profile.get("kind") == CustomerKind.PERSON and customer.contacts.exists():
+        errors.add("kind", _("This company has contacts; remove them before making it a person."))
     errors.raise_if_any()
     if "owner" in data:
         _check_owner_allowed(actor, owner, current_owner_id=customer.owner_id)

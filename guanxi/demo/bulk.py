@@ -204,16 +204,10 @@ class BulkLoader:
             started = time.monotonic()
             self._set_aside(self.customer_models)
             self._customers()
-            self._restore(self.customer_models, search=True)
+            rows_seconds = time.monotonic() - started
+            side = self._restore(self.customer_models, search=True, wait=False)
             self.stats.customer_seconds = time.monotonic() - started
-            self.out(
-                _("customers: %(n)s in %(s).1f s, %(rate)s per second (indexes included)")
-                % {
-                    "n": f"{self.stats.customers:,}",
-                    "s": self.stats.customer_seconds,
-                    "rate": f"{self.stats.customers / max(self.stats.customer_seconds, 1e-9):,.0f}",
-                }
-            )
+            self._report_customers(rows_seconds, searchable=side is None)
             if self.n_orders:
                 started = time.monotonic()
                 self._set_aside(self.order_models)
@@ -229,6 +223,8 @@ class BulkLoader:
                         "rate": f"{self.stats.orders / max(self.stats.order_seconds, 1e-9):,.0f}",
                     }
                 )
+            if side is not None:
+                self._join(side)
             self._finish()
         except BaseException:
             self._recover()
@@ -241,6 +237,39 @@ class BulkLoader:
                 for table in ("gx_c", "gx_alloc", "gx_o", "gx_l"):
                     cursor.execute(f"DROP TABLE IF EXISTS {table}")
         return self.stats
+
+    def _report_customers(self, rows_seconds: float, *, searchable: bool) -> None:
+        n = self.stats.customers
+        self.stats.phases["customers: rows"] = rows_seconds
+        self.out(
+            _("customers: %(n)s rows (and their phones, emails, addresses, contacts, tags, stage "
+              "changes, timeline) in %(s).1f s: %(rate)s customers per second")
+            % {"n": f"{n:,}", "s": rows_seconds, "rate": f"{n / max(rows_seconds, 1e-9):,.0f}"}
+        )  # fmt: skip
+        seconds = self.stats.customer_seconds
+        if searchable:
+            message = _(
+                "customers: indexed and searchable after %(s).1f s: %(rate)s customers per second"
+            )
+        else:
+            message = _(
+                "customers: indexed after %(s).1f s (%(rate)s per second); the trigram search "
+                "index is being built beside the orders"
+            )
+        self.out(message % {"s": seconds, "rate": f"{n / max(seconds, 1e-9):,.0f}"})
+
+    def _join(self, side) -> None:
+        thread, started = side
+        thread.join()
+        if self._side_error:
+            raise self._side_error
+        seconds = time.monotonic() - started + self.stats.phases["customers: rows"]
+        self.stats.phases["customers: searchable"] = seconds
+        self.out(
+            _("customers: search index ready %(s).1f s after the load began: %(rate)s customers "
+              "per second")
+            % {"s": seconds, "rate": f"{self.stats.customers / max(seconds, 1e-9):,.0f}"}
+        )  # fmt: skip
 
     def _recover(self) -> None:
         """After a failure: put back the indexes, keys and trigger that were set aside."""
@@ -287,7 +316,6 @@ class BulkLoader:
     # Pools ----------------------------------------------------------------------------------
 
     def _pools(self, cursor) -> None:
-        d = self.d
         t = time.monotonic()
         rng = random.Random(f"{self.seed}:pools")
         party = []  # (k, kind, name, name_lower, pinyin, initials, gender, email_local, brand,
@@ -412,7 +440,8 @@ class BulkLoader:
             (
                 "gx_c",
                 "i BIGINT PRIMARY KEY, id BIGINT, party BIGINT, created_ts BIGINT, "
-                "owner_id BIGINT, phone1 TEXT, phone2 TEXT, email TEXT, ext BOOLEAN, domain_k BIGINT, "
+                "owner_id BIGINT, phone1 TEXT, phone2 TEXT, email TEXT, ext BOOLEAN, "
+                "domain_k BIGINT, "
                 "gender_blank BOOLEAN, pind_k BIGINT, size_k BIGINT, addr BOOLEAN, place_k BIGINT, "
                 "road_k BIGINT, house BIGINT, pc BIGINT, bday_ts BIGINT, source_u BIGINT, "
                 "chan_k BIGINT, t1 BIGINT, t2 BIGINT, c1 BIGINT, c2 BIGINT, c1_title BIGINT, "
@@ -475,40 +504,47 @@ class BulkLoader:
                     cursor.execute(f'DROP INDEX IF EXISTS "{name}"')
         self.stats.phases["set aside " + models[0]._meta.model_name] = time.monotonic() - t
 
-    def _restore(self, models, *, search: bool = False) -> None:
-        """Rebuild what `_set_aside` dropped; on SQLite index the new rows for search."""
+    def _restore(self, models, *, search: bool = False, wait: bool = True):
+        """Rebuild what `_set_aside` dropped; on SQLite index the new rows for search.
+
+        On PostgreSQL the trigram index is built on a second connection; with `wait` false
+        the (thread, start time) of that build is returned for `_join` instead of waited for.
+        """
         t = time.monotonic()
+        side = None
         statements = []
         for table in self._tables(models):
             statements += [sql for _name, sql in self._saved_indexes.pop(table, [])]
         conn = self.connection
         if self.d.vendor == "postgresql":
-            # The trigram index takes longest; build it beside the others on a second
-            # connection (two cores), unless we are inside a transaction (tests).
-            slow = [s for s in statements if "gin" in s.lower()]
-            fast = [s for s in statements if s not in slow]
-            side = None
-            if slow and not conn.in_atomic_block:
-                side = threading.Thread(target=self._build_on_side_connection, args=(slow,))
-                side.start()
-            else:
-                fast = slow + fast
+            # Foreign keys first: adding one waits for any index build on the table.
             with conn.cursor() as cursor:
-                for sql in fast:
-                    cursor.execute(sql)
                 for table in self._tables(models):
                     for name, definition in self._saved_fks.pop(table, []):
                         cursor.execute(
                             f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition} NOT VALID'
                         )
                         cursor.execute(f'ALTER TABLE {table} VALIDATE CONSTRAINT "{name}"')
-            if side is not None:
-                side.join()
-                if self._side_error:
-                    raise self._side_error
+            # The trigram index takes longest; build it beside the others on a second
+            # connection (two cores), unless we are inside a transaction (tests).
+            slow = [s for s in statements if "gin" in s.lower()]
+            fast = [s for s in statements if s not in slow]
+            analyze = [f"ANALYZE {table}" for table in self._tables(models)]
+            if slow and not conn.in_atomic_block:
+                # ANALYZE waits for index builds on its table, so it follows them there.
+                thread = threading.Thread(
+                    target=self._build_on_side_connection, args=(slow + analyze,)
+                )
+                thread.start()
+                side, analyze = (thread, time.monotonic()), []
+            else:
+                fast = slow + fast
             with conn.cursor() as cursor:
-                for table in self._tables(models):
-                    cursor.execute(f"ANALYZE {table}")
+                for sql in fast + analyze:
+                    cursor.execute(sql)
+            if side is not None and wait:
+                self._join(side)
+                side = None
         else:
             with conn.cursor() as cursor:
                 for sql in statements:
@@ -530,6 +566,7 @@ class BulkLoader:
                 for table in self._tables(models):
                     cursor.execute(f"ANALYZE {table}")
         self.stats.phases["indexes " + models[0]._meta.model_name] = time.monotonic() - t
+        return side
 
     _side_error = None
 
@@ -567,7 +604,7 @@ class BulkLoader:
         self.stats.phases["customer rows"] = time.monotonic() - started
 
     def _customer_chunk(self, cursor, start: int, end: int) -> None:
-        d, h = self.d, self.h
+        h = self.h
         count = end - start
         owners = self.owner_ids or [None]
         owner_expr = case(f"(i % {len(owners)})", owners, quote=True)
@@ -723,7 +760,7 @@ class BulkLoader:
             """
         )
         cursor.execute(
-            f"""
+            """
             INSERT INTO customers_customerphone (customer_id, number, extension, label, position)
             SELECT c.id, c.phone1, '', '', 0 FROM gx_c c
             UNION ALL
@@ -731,7 +768,7 @@ class BulkLoader:
             """
         )
         cursor.execute(
-            f"""
+            """
             INSERT INTO customers_customeremail (customer_id, email, label, position)
             SELECT c.id, c.email, '', 0 FROM gx_c c WHERE c.email IS NOT NULL
             """
@@ -803,8 +840,8 @@ class BulkLoader:
             SELECT c.id, 'created', {d.ts(t)}, c.owner_id, {d.json_empty}, '',
                 CAST(NULL AS BIGINT) FROM gx_c c
             UNION ALL
-            SELECT a.id, 'stage_changed', {d.ts("a.stage_ts")}, CAST(NULL AS BIGINT), {stage_data}, '',
-                CAST(NULL AS BIGINT)
+            SELECT a.id, 'stage_changed', {d.ts("a.stage_ts")}, CAST(NULL AS BIGINT),
+                {stage_data}, '', CAST(NULL AS BIGINT)
             FROM gx_c c JOIN gx_alloc a ON a.id = c.id WHERE a.stage <> 'lead'
             """
         )

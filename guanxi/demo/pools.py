@@ -21,7 +21,10 @@ SURNAME_POOL = (
     + list(COMPOUND_SURNAMES)
 )
 
-MALE_CHARS = "伟强磊军勇杰涛明超刚平辉鹏华飞鑫波斌宇浩凯健俊帆旭宁龙林阳晨峰建国志文博海东亮成康星天子睿轩然一泽宏晓"
+MALE_CHARS = (
+    "伟强磊军勇杰涛明超刚平辉鹏华飞鑫波斌宇浩凯健俊帆旭宁"  # fmt: skip
+    "龙林阳晨峰建国志文博海东亮成康星天子睿轩然一泽宏晓"
+)
 FEMALE_CHARS = (
     "芳娜敏静丽艳娟霞秀英玲燕婷雪慧琳颖倩洁萍红梅琴丹云莉兰欣怡佳悦诗雨萱涵月晶璐瑶婉梦思嘉"
 )
@@ -33,10 +36,10 @@ def _given_names(chars: str, count: int, seed: int) -> tuple[str, ...]:
     seen = set(names)
     while len(names) < count:
         name = rng.choice(chars) + rng.choice(chars)
-        if name[0] != name[1] or rng.random() < 0.2:  # 丽丽, 婷婷 exist, but fewer
-            if name not in seen:
-                seen.add(name)
-                names.append(name)
+        # 丽丽, 婷婷 exist, but fewer
+        if (name[0] != name[1] or rng.random() < 0.2) and name not in seen:
+            seen.add(name)
+            names.append(name)
     return tuple(names)
 
 
@@ -44,19 +47,82 @@ def _given_names(chars: str, count: int, seed: int) -> tuple[str, ...]:
 MALE_GIVEN = _given_names(MALE_CHARS, 600, 1)
 FEMALE_GIVEN = _given_names(FEMALE_CHARS, 600, 2)
 
-ENGLISH_FIRST_MALE = (
-    "James John Robert Michael David William Richard Thomas Daniel Matthew Andrew Kevin "
-    "Brian Jason Eric Steven Peter Henry Oliver Lucas"
-).split()
-ENGLISH_FIRST_FEMALE = (
-    "Mary Jennifer Linda Sarah Emily Jessica Emma Olivia Sophia Grace Chloe Hannah Alice "
-    "Laura Rachel Amy Lily Anna Julia Claire"
-).split()
-ENGLISH_LAST = (
-    "Smith Johnson Williams Brown Jones Miller Davis Wilson Anderson Taylor Thomas Moore "
-    "Martin Clark Lewis Walker Hall Young King Wright Scott Green Baker Adams Nelson Hill "
-    "Campbell Mitchell Roberts Turner"
-).split()
+ENGLISH_FIRST_MALE = [
+    "James",
+    "John",
+    "Robert",
+    "Michael",
+    "David",
+    "William",
+    "Richard",
+    "Thomas",
+    "Daniel",
+    "Matthew",
+    "Andrew",
+    "Kevin",
+    "Brian",
+    "Jason",
+    "Eric",
+    "Steven",
+    "Peter",
+    "Henry",
+    "Oliver",
+    "Lucas",
+]
+ENGLISH_FIRST_FEMALE = [
+    "Mary",
+    "Jennifer",
+    "Linda",
+    "Sarah",
+    "Emily",
+    "Jessica",
+    "Emma",
+    "Olivia",
+    "Sophia",
+    "Grace",
+    "Chloe",
+    "Hannah",
+    "Alice",
+    "Laura",
+    "Rachel",
+    "Amy",
+    "Lily",
+    "Anna",
+    "Julia",
+    "Claire",
+]
+ENGLISH_LAST = [
+    "Smith",
+    "Johnson",
+    "Williams",
+    "Brown",
+    "Jones",
+    "Miller",
+    "Davis",
+    "Wilson",
+    "Anderson",
+    "Taylor",
+    "Thomas",
+    "Moore",
+    "Martin",
+    "Clark",
+    "Lewis",
+    "Walker",
+    "Hall",
+    "Young",
+    "King",
+    "Wright",
+    "Scott",
+    "Green",
+    "Baker",
+    "Adams",
+    "Nelson",
+    "Hill",
+    "Campbell",
+    "Mitchell",
+    "Roberts",
+    "Turner",
+]
 
 # Provinces, cities (with a postcode prefix) and districts.
 PLACES = (
@@ -103,10 +169,44 @@ ROADS = (
 COMPANY_CITIES = tuple(
     c.removesuffix("市") for c in dict.fromkeys(p[1] for p in PLACES)
 )  # 北京, 上海, 广州 …
-BRANDS = (
-    "明远 华信 恒通 鼎盛 宏达 金诚 瑞丰 安泰 博雅 嘉禾 天宇 永安 德润 鸿运 佳美 创新 海纳 远航 "
-    "启明 中和 锦程 万象 同心 卓越 润泽 新源 汇智 盛世 青松 长风 丰年 乐享 正和 禾木 星河 云帆"
-).split()
+BRANDS = [
+    "明远",
+    "华信",
+    "恒通",
+    "鼎盛",
+    "宏达",
+    "金诚",
+    "瑞丰",
+    "安泰",
+    "博雅",
+    "嘉禾",
+    "天宇",
+    "永安",
+    "德润",
+    "鸿运",
+    "佳美",
+    "创新",
+    "海纳",
+    "远航",
+    "启明",
+    "中和",
+    "锦程",
+    "万象",
+    "同心",
+    "卓越",
+    "润泽",
+    "新源",
+    "汇智",
+    "盛世",
+    "青松",
+    "长风",
+    "丰年",
+    "乐享",
+    "正和",
+    "禾木",
+    "星河",
+    "云帆",
+]
 # (word in the company name, industry stored on the customer)
 COMPANY_TRADES = (
     ("贸易", "批发零售"),
@@ -169,10 +269,45 @@ EMAIL_DOMAINS = ("qq.com", "163.com", "126.com", "sina.com", "foxmail.com", "gma
 COMPANY_EMAIL_DOMAINS = ("com", "com.cn", "cn", "net")
 
 # Mobile prefixes that phonenumbers accepts as valid Chinese mobile numbers.
-MOBILE_PREFIXES = (
-    "130 131 132 133 134 135 136 137 138 139 150 151 152 153 155 156 157 158 159 "
-    "166 173 175 176 177 178 180 181 182 183 184 185 186 187 188 189 198 199"
-).split()
+MOBILE_PREFIXES = [
+    "130",
+    "131",
+    "132",
+    "133",
+    "134",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "150",
+    "151",
+    "152",
+    "153",
+    "155",
+    "156",
+    "157",
+    "158",
+    "159",
+    "166",
+    "173",
+    "175",
+    "176",
+    "177",
+    "178",
+    "180",
+    "181",
+    "182",
+    "183",
+    "184",
+    "185",
+    "186",
+    "187",
+    "188",
+    "189",
+    "198",
+    "199",
+]
 
 SOURCES = (
     ("web", 25),

@@ -48,15 +48,13 @@ def task_list(*, actor, customer_id=None, status=None, owner=None) -> QuerySet[T
     role = access.role_of(actor)
     if role is None:
         return Task.objects.none()
-    visible = access.owner_q(actor, "customer__owner")
-    qs = (
-        Task.objects.filter(Q(owner=actor) | (Q(customer__isnull=False) & visible))
-        if visible
-        else Task.objects.all()
-    )
-    if not access.is_admin(actor) and access.role_of(actor) != "manager":
-        # Tasks without a customer are private to their owner and creator.
-        qs = qs.filter(Q(customer__isnull=False) | Q(owner=actor) | Q(created_by=actor))
+    if access.is_admin(actor):
+        qs = Task.objects.all()
+    else:
+        # Tasks without a customer are private to their owner and creator; tasks about a
+        # customer are visible with the customer.
+        visible = Q(customer__isnull=False) & access.owner_q(actor, "customer__owner")
+        qs = Task.objects.filter(Q(owner=actor) | Q(created_by=actor) | visible)
     if customer_id is not None:
         qs = qs.filter(customer_id=customer_id)
     if status:

@@ -47,7 +47,7 @@ def describe(event: TimelineEvent) -> str:
         case EventKind.CREATED:
             return _("Customer record created")
         case EventKind.UPDATED:
-            fields = ", ".join(d.get("fields", []))
+            fields = ", ".join(_field_label(f) for f in d.get("fields", []))
             return _("Profile changed: %(fields)s") % {"fields": fields}
         case EventKind.STAGE_CHANGED:
             text = _("Stage: %(old)s → %(new)s") % {
@@ -94,6 +94,19 @@ def describe(event: TimelineEvent) -> str:
         case EventKind.TASK_DONE:
             return _("Task done: %(title)s") % {"title": d.get("title", "")}
     return _label(EventKind, event.kind)
+
+
+def _field_label(name: str) -> str:
+    """A customer field's name as people read it ("industry" → 行业), for profile changes."""
+    from guanxi.customers.models import Address, Customer, CustomerEmail, CustomerPhone
+
+    plural = {"phones": CustomerPhone, "emails": CustomerEmail, "addresses": Address}
+    if name in plural:
+        return str(plural[name]._meta.verbose_name_plural)
+    try:
+        return str(Customer._meta.get_field(name.removesuffix("_id")).verbose_name)
+    except Exception:  # a field since removed: show its name as stored
+        return name
 
 
 def _label_action(action):

@@ -143,3 +143,10 @@ def test_every_operation_declares_its_error_answers(db):
                 assert {"400", "403", "404", "409", "422"} <= codes, (method, path, codes)
             if "{" in path:
                 assert "404" in codes, (method, path)
+
+
+def test_an_admin_cannot_lock_themselves_out(admin, api):
+    client = api(admin)
+    assert client.patch(f"users/{admin.pk}", {"is_active": False}).status_code == 403
+    assert client.patch(f"users/{admin.pk}", {"role": "rep"}).status_code == 403
+    assert client.patch(f"users/{admin.pk}", {"display_name": "管理员"}).status_code == 200

@@ -645,3 +645,22 @@ def test_only_admin_may_list_all_users_but_everyone_may_pick_an_owner(rep, api):
     inactive.save(update_fields=["is_active"])
     names = {u["username"] for u in api(rep).get("users").json()}
     assert "rep1" in names and "gone" not in names
+
+
+def test_profile_change_summary_names_fields_as_people_read_them(rep, customer, api):
+    client = api(rep)
+    client.patch(f"customers/{customer.pk}", {"industry": "制造业", "emails": []})
+    r = client.client.get(
+        f"/api/v1/customers/{customer.pk}/timeline",
+        headers={**client.headers, "Accept-Language": "en"},
+    )
+    summary = next(e["summary"] for e in r.json() if e["kind"] == "updated")
+    assert summary == "Profile changed: emails, industry"
+
+
+def test_a_company_with_contacts_cannot_become_a_person(rep, api):
+    client = api(rep)
+    company = client.post("customers", {"name": "华为", "kind": "company"}).json()
+    client.post("contacts", {"customer": company["id"], "name": "王经理"})
+    r = client.patch(f"customers/{company['id']}", {"kind": "person"})
+    assert "kind" in _is_error(r, 422)["errors"]

@@ -155,7 +155,13 @@ def test_filter_by_custom_field_value_and_range(admin, rep, api, fields):
     assert ids(cf_budget__lte="1000") == {a.pk}
     assert ids(cf_contract_date__gte="2024-01-01") == {b.pk}
     assert ids(cf_level="金牌", cf_budget="100") == {a.pk}
-    for bad in [{"cf_level": "钻石"}, {"cf_budget": "x"}, {"cf_nope": "1"}, {"cf_budget__in": "1"}]:
+    for bad in [
+        {"cf_level": "钻石"},
+        {"cf_budget": "x"},
+        {"cf_nope": "1"},
+        {"cf_budget__in": "1"},
+        {"cf_wechat": "a\x00b"},
+    ]:
         r = client.get("customers", bad)
         assert r.status_code == 422
         assert next(iter(bad)) in r.json()["errors"]

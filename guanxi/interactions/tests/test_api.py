@@ -245,3 +245,11 @@ def test_task_list_query_count_is_flat(admin, rep, api, django_assert_max_num_qu
     with django_assert_max_num_queries(3):
         r = client.get("tasks", {"limit": 50})
     assert len(r.json()["items"]) == 30
+
+
+def test_manager_keeps_sight_of_a_private_task_they_gave_a_rep(manager, rep, rep2, api):
+    tid = api(manager).post("tasks", {"title": "整理报价单", "owner": rep.pk}).json()["id"]
+    assert api(manager).get(f"tasks/{tid}").status_code == 200
+    assert api(rep).get(f"tasks/{tid}").status_code == 200
+    assert api(rep2).get(f"tasks/{tid}").status_code == 404
+    assert api(rep).patch(f"tasks/{tid}", {"status": "done"}).status_code == 200

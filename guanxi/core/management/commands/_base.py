@@ -13,7 +13,9 @@ def error_lines(error: GuanxiError) -> list[str]:
     lines = []
     for field, messages in error.errors.items():
         for message in messages:
-            lines.append(f"error: {message}" if field == "__all__" else f"error: {field}: {message}")
+            lines.append(
+                f"error: {message}" if field == "__all__" else f"error: {field}: {message}"
+            )
     return lines or [f"error: {error.message}"]
 
 

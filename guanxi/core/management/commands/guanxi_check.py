@@ -6,8 +6,8 @@ import sys
 from django.conf import settings
 from django.core import checks
 from django.db import DEFAULT_DB_ALIAS, connection, connections
-from django.db.models import Count
 from django.db.migrations.executor import MigrationExecutor
+from django.db.models import Count
 from django.utils.translation import gettext as _
 
 from ._base import GuanxiCommand
@@ -53,12 +53,9 @@ def _tasks():
     from django_tasks_db.models import DBTaskResult
 
     backend = task_backends["default"]
-    counts = {
-        row["status"]: row["n"]
-        for row in DBTaskResult.objects.values("status").annotate(
-            n=__import__("django.db.models", fromlist=["Count"]).Count("id")
-        )
-    }
+    counts = dict(
+        DBTaskResult.objects.values("status").annotate(n=Count("id")).values_list("status", "n")
+    )
     queued = counts.get("READY", 0)
     return _("%(backend)s, %(queued)d queued, %(failed)d failed") % {
         "backend": type(backend).__name__,
