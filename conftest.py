@@ -1,8 +1,18 @@
 """Fixtures shared by every app's tests: users of each role, an API client with a token."""
 
 import pytest
+from django.utils import translation
 
 from tests.factories import make_customer, make_user
+
+
+@pytest.fixture(autouse=True)
+def english_by_default(settings):
+    """The product defaults to 简体中文; tests assert English text unless they ask for zh-hans
+    (with an Accept-Language header or translation.override)."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 @pytest.fixture
