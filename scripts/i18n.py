@@ -69,6 +69,10 @@ def unfold_pot() -> Path | None:
 
 
 def extract():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import po
+
+    before = {e.msgid: e for e in po.parse(PO.read_text())[1:]} if PO.exists() else {}
     manage(
         "makemessages",
         "-l",
@@ -87,6 +91,25 @@ def extract():
         )
         merged.replace(PO)
     drop_strings_django_translates()
+    keep_translations(before)
+
+
+def keep_translations(before: dict) -> None:
+    """makemessages drops unfold's entries (obsolete for our code) and msgcat brings them back
+    empty, and msgmerge guesses fuzzy translations: restore what we had, drop the guesses."""
+    import po
+
+    entries = po.parse(PO.read_text())
+    for e in entries[1:]:
+        old = before.get(e.msgid)
+        if old is not None and old.translated:
+            e.msgstr, e.msgstr_plural = old.msgstr, dict(old.msgstr_plural)
+        elif "fuzzy" in e.flags:
+            e.msgstr = ""
+            e.msgstr_plural = {n: "" for n in e.msgstr_plural}
+        e.flags.discard("fuzzy")
+        e.comments = [c for c in e.comments if not c.startswith("#|")]
+    PO.write_text(po.dump(entries))
 
 
 def django_translates(msgid: str) -> bool:
