@@ -72,7 +72,7 @@ def extract():
     sys.path.insert(0, str(ROOT / "scripts"))
     import po
 
-    before = {e.msgid: e for e in po.parse(PO.read_text())[1:]} if PO.exists() else {}
+    before = {(e.msgctxt, e.msgid): e for e in po.parse(PO.read_text())[1:]} if PO.exists() else {}
     manage(
         "makemessages",
         "-l",
@@ -101,7 +101,7 @@ def keep_translations(before: dict) -> None:
 
     entries = po.parse(PO.read_text())
     for e in entries[1:]:
-        old = before.get(e.msgid)
+        old = before.get((e.msgctxt, e.msgid))
         if old is not None and old.translated:
             e.msgstr, e.msgstr_plural = old.msgstr, dict(old.msgstr_plural)
         elif "fuzzy" in e.flags:

@@ -19,7 +19,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import capfirst
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 from django.utils.translation import gettext_lazy as _
 from unfold.admin import ModelAdmin, TabularInline
 from unfold.contrib.filters.admin import ChoicesDropdownFilter, RelatedDropdownFilter
@@ -504,7 +504,7 @@ class ApiTokenAdmin(GuanxiModelAdmin):
     def state(self, obj):
         if obj.revoked_at:
             return "revoked", gettext("Revoked")
-        return "active", gettext("Active")
+        return "active", pgettext("API token state", "Active")
 
     @action(description=_("Revoke selected tokens"), permissions=["revoke"])
     def revoke(self, request, queryset):
