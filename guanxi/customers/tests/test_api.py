@@ -493,6 +493,7 @@ def test_filters_combine_with_search(rep, api):
 
 def test_timeline_tells_the_customers_story_in_words(admin, manager, rep, rep2, api):
     client = api(manager)
+    client.headers["Accept-Language"] = "en"
     cid = client.post("customers", {"name": "张三", "owner": rep.pk}).json()["id"]
     client.patch(f"customers/{cid}", {"industry": "制造业", "tags": ["VIP"]})
     client.post(f"customers/{cid}/stage", {"stage": "active", "cause": "签约"})
@@ -538,6 +539,11 @@ def test_timeline_speaks_the_requested_language(rep, customer, api):
         headers={**client.headers, "Accept-Language": "en"},
     )
     assert r.json()[0]["summary"] == "Customer record created"
+    r = client.client.get(
+        f"/api/v1/customers/{customer.pk}/timeline",
+        headers={**client.headers, "Accept-Language": "zh-hans"},
+    )
+    assert r.json()[0]["summary"] != "Customer record created"
 
 
 # Contacts -------------------------------------------------------------------------------------
