@@ -52,3 +52,14 @@ class Conflict(GuanxiError):
 
 def field_error(field: str, message) -> ValidationFailed:
     return ValidationFailed(errors={field: [message]})
+
+
+class Errors(dict):
+    """Collects field → messages while validating; raises them all at once."""
+
+    def add(self, field: str, message) -> None:
+        self.setdefault(field, []).append(str(message))
+
+    def raise_if_any(self) -> None:
+        if self:
+            raise ValidationFailed(errors=self)

@@ -32,13 +32,24 @@ def safe_cell(value) -> str:
 
 def _columns(definitions):
     return [
-        ("id", _("ID")), ("kind", _("Kind")), ("name", _("Name")),
-        ("company_name", _("Company")), ("phones", _("Phones")), ("emails", _("Emails")),
-        ("stage", _("Lifecycle stage")), ("owner", _("Owner")), ("tags", _("Tags")),
-        ("province", _("Province")), ("city", _("City")), ("district", _("District")),
-        ("street", _("Street address")), ("industry", _("Industry")),
-        ("source", _("Source channel")), ("birthday", _("Birthday")),
-        ("gender", _("Gender")), ("created_at", _("Created")),
+        ("id", _("ID")),
+        ("kind", _("Kind")),
+        ("name", _("Name")),
+        ("company_name", _("Company")),
+        ("phones", _("Phones")),
+        ("emails", _("Emails")),
+        ("stage", _("Lifecycle stage")),
+        ("owner", _("Owner")),
+        ("tags", _("Tags")),
+        ("province", _("Province")),
+        ("city", _("City")),
+        ("district", _("District")),
+        ("street", _("Street address")),
+        ("industry", _("Industry")),
+        ("source", _("Source channel")),
+        ("birthday", _("Birthday")),
+        ("gender", _("Gender")),
+        ("created_at", _("Created")),
     ] + [(f"cf_{d.key}", d.label) for d in definitions]
 
 
@@ -53,10 +64,18 @@ def customer_export_rows(
     definitions = list(CustomFieldDefinition.objects.filter(is_active=True))
     columns = _columns(definitions)
     audit_record(
-        actor=actor, action=AuditAction.EXPORT, model="customers.customer", object_id="*",
+        actor=actor,
+        action=AuditAction.EXPORT,
+        model="customers.customer",
+        object_id="*",
         object_repr=_("%(n)d customers") % {"n": count},
-        changes={"filters": [None, (filters.dict(exclude_none=True) if filters else {})
-                             | (custom or {})], "count": [None, count]},
+        changes={
+            "filters": [
+                None,
+                (filters.dict(exclude_none=True) if filters else {}) | (custom or {}),
+            ],
+            "count": [None, count],
+        },
     )
 
     def rows():
@@ -74,15 +93,21 @@ def customer_export_rows(
             for c in chunk:
                 a = primary.get(c.pk)
                 values = {
-                    "id": c.pk, "kind": c.get_kind_display(), "name": c.name,
+                    "id": c.pk,
+                    "kind": c.get_kind_display(),
+                    "name": c.name,
                     "company_name": c.company_name,
                     "phones": " ".join(p.number for p in c.phones.all()),
                     "emails": " ".join(e.email for e in c.emails.all()),
-                    "stage": c.get_stage_display(), "owner": c.owner.username if c.owner else "",
+                    "stage": c.get_stage_display(),
+                    "owner": c.owner.username if c.owner else "",
                     "tags": ", ".join(t.name for t in c.tags.all()),
-                    "province": a.province if a else "", "city": a.city if a else "",
-                    "district": a.district if a else "", "street": a.street if a else "",
-                    "industry": c.industry, "source": c.get_source_display(),
+                    "province": a.province if a else "",
+                    "city": a.city if a else "",
+                    "district": a.district if a else "",
+                    "street": a.street if a else "",
+                    "industry": c.industry,
+                    "source": c.get_source_display(),
                     "birthday": c.birthday.isoformat() if c.birthday else "",
                     "gender": c.get_gender_display() if c.gender else "",
                     "created_at": timezone.localtime(c.created_at).strftime("%Y-%m-%d %H:%M"),

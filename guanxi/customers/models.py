@@ -1,8 +1,7 @@
 from django.conf import settings
 from django.db import models
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from guanxi.core.models import OwnedModel, TimestampedModel
 
@@ -144,7 +143,9 @@ class Contact(TimestampedModel):
         Customer, verbose_name=_("company"), on_delete=models.CASCADE, related_name="contacts"
     )
     name = models.CharField(_("name"), max_length=100)
-    title = models.CharField(pgettext_lazy("job title of a contact", "title"), max_length=100, blank=True)
+    title = models.CharField(
+        pgettext_lazy("job title of a contact", "title"), max_length=100, blank=True
+    )
     phone = models.CharField(_("phone"), max_length=20, blank=True, db_index=True)
     email = models.CharField(_("email"), max_length=254, blank=True, db_index=True)
     is_primary = models.BooleanField(_("primary contact"), default=False)

@@ -9,8 +9,7 @@ from guanxi.accounts.audit import audit_record, diff
 from guanxi.accounts.choices import AuditAction
 from guanxi.accounts.models import User
 from guanxi.core.dates import aware_datetime
-from guanxi.core.errors import PermissionDenied, ValidationFailed
-from guanxi.customers.services import Errors
+from guanxi.core.errors import Errors, PermissionDenied, ValidationFailed
 
 from .choices import Channel, Direction, EventKind, InteractionKind, TaskPriority, TaskStatus
 from .models import Interaction, Task

@@ -10,9 +10,9 @@ from guanxi.accounts import access
 from guanxi.accounts.audit import audit_record, diff
 from guanxi.accounts.choices import AuditAction
 from guanxi.core.dates import aware_datetime
-from guanxi.core.errors import Conflict, ValidationFailed
+from guanxi.core.errors import Conflict, Errors, ValidationFailed
 from guanxi.customers.choices import Stage
-from guanxi.customers.services import Errors, customer_change_stage
+from guanxi.customers.services import customer_change_stage
 from guanxi.interactions.choices import EventKind
 from guanxi.interactions.timeline import timeline_record
 

@@ -92,8 +92,14 @@ def test_due_reminders_are_emailed_once(rep, settings):
     rep.email = "rep1@example.com"
     rep.save(update_fields=["email"])
     now = timezone.now()
-    task_create(actor=rep, data={"title": "回访张三", "due_at": now + timedelta(hours=1),
-                                 "remind_at": now - timedelta(minutes=1)})
+    task_create(
+        actor=rep,
+        data={
+            "title": "回访张三",
+            "due_at": now + timedelta(hours=1),
+            "remind_at": now - timedelta(minutes=1),
+        },
+    )
     task_create(actor=rep, data={"title": "later", "remind_at": now + timedelta(days=1)})
     assert task_reminders_send(now=now) == 1
     assert task_reminders_send(now=now) == 0
