@@ -79,5 +79,8 @@ class StrictIn(QueryIn):
 
 class PageOut(Schema):
     count: int | None
+    count_exact: bool = Field(
+        True, description="False when `count` is a lower bound (a search with very many matches)."
+    )
     limit: int
     offset: int

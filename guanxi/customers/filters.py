@@ -16,6 +16,7 @@ from .cleaning import fold
 from .models import Address, Customer, CustomFieldDefinition
 
 MIN_SUBSTRING = 3  # trigram indexes answer substrings of three characters or more
+FTS_TABLE = "customers_customer_fts"
 
 
 class CustomerFilters(QueryIn):
@@ -32,36 +33,77 @@ class CustomerFilters(QueryIn):
     created_before: date | None = None
 
 
+def _search_terms(raw: str) -> tuple[str, list[str]]:
+    """(folded text, substring variants); no variants when the text is a short prefix."""
+    text = fold(raw).lower()
+    if re.fullmatch(r"[\d\s()+\-]+", text):
+        digits = re.sub(r"\D", "", text)
+        text = digits or text
+    if len(text) < MIN_SUBSTRING:
+        return text, []
+    variants = [text]
+    squeezed = text.replace(" ", "")
+    if squeezed != text and len(squeezed) >= MIN_SUBSTRING:
+        variants.append(squeezed)  # "zhang san" finds 张三 (indexed as "zhangsan")
+    return text, variants
+
+
+def _fts_phrases(variants: list[str]) -> str:
+    return " OR ".join('"' + v.replace('"', '""') + '"' for v in variants)
+
+
 def search_q(raw: str) -> Q | None:
     """Name, pinyin ("zhangsan"), initials ("zs"), any part of a phone, email, company.
 
     Three characters or more: a substring of the search text, served by an FTS5 trigram
     table on SQLite and a pg_trgm GIN index on PostgreSQL. Shorter: a prefix of the name,
-    its pinyin or its initials, served by B-tree indexes.
+    its pinyin or its initials, served by B-tree indexes. (`search` is the faster form for
+    lists: it also orders the matches.)
     """
-    text = fold(raw).lower()
+    text, variants = _search_terms(raw)
     if not text:
         return None
-    if re.fullmatch(r"[\d\s()+\-]+", text):
-        digits = re.sub(r"\D", "", text)
-        text = digits or text
-    if len(text) < MIN_SUBSTRING:
+    if not variants:
         return (
             prefix_q("name_initials", text)
             | prefix_q("name_pinyin", text)
             | prefix_q("name", fold(raw))
         )
-    variants = [text]
-    squeezed = text.replace(" ", "")
-    if squeezed != text and len(squeezed) >= MIN_SUBSTRING:
-        variants.append(squeezed)  # "zhang san" finds 张三 (indexed as "zhangsan")
     if connection.vendor == "sqlite":
-        phrases = " OR ".join('"' + v.replace('"', '""') + '"' for v in variants)
-        return Q(pk__in=_FtsMatch(phrases))
+        return Q(pk__in=_FtsMatch(_fts_phrases(variants)))
     q = Q()
     for v in variants:
         q |= Q(search_text__contains=v)
     return q
+
+
+def search(qs: QuerySet[Customer], raw: str) -> QuerySet[Customer]:
+    """`qs` narrowed to the customers matching `raw`, newest first.
+
+    Matches are ordered by id (customers get ascending ids as they are created, so this is
+    newest first), which each database answers without reading every matching row: the
+    prefix indexes carry the id; SQLite reads the FTS5 table in descending rowid order,
+    joined to the customers, and stops at the page; PostgreSQL may walk the primary key
+    backwards when the matches are many.
+    """
+    text, variants = _search_terms(raw)
+    if not text:
+        return qs
+    if not variants and connection.vendor == "sqlite":
+        # The ids first (from the prefix indexes alone), then the rows of the page: SQLite
+        # would otherwise read every matching row before sorting.
+        ids = Customer.objects.filter(search_q(raw)).values("pk")
+        return qs.filter(pk__in=ids).order_by("-id")
+    if not variants or connection.vendor != "sqlite":
+        return qs.filter(search_q(raw)).order_by("-id")
+    # extra() is the one way to put the FTS table in the FROM clause and order by its rowid.
+    return qs.extra(  # noqa: S610 - the phrase is a parameter
+        tables=[FTS_TABLE],
+        where=[f"{FTS_TABLE}.rowid = customers_customer.id", f"{FTS_TABLE} MATCH %s"],
+        params=[_fts_phrases(variants)],
+        select={"search_order": f"{FTS_TABLE}.rowid"},
+        order_by=["-search_order"],
+    )
 
 
 class _FtsMatch:
@@ -80,8 +122,8 @@ class _FtsMatch:
 
 
 def apply_filters(qs: QuerySet[Customer], f: CustomerFilters, *, actor=None) -> QuerySet:
-    if f.q and (q := search_q(f.q)) is not None:
-        qs = qs.filter(q)
+    if f.q:
+        qs = search(qs, f.q)
     if f.kind:
         qs = qs.filter(kind=f.kind)
     if f.stage:

@@ -106,18 +106,26 @@ class CustomerOut(Schema):
 
     @staticmethod
     def resolve_phones(obj):
+        if listed := getattr(obj, "listed", None):  # selectors.customer_list_load
+            return listed["phones"]
         return [p.number for p in obj.phones.all()]
 
     @staticmethod
     def resolve_emails(obj):
+        if listed := getattr(obj, "listed", None):
+            return listed["emails"]
         return [e.email for e in obj.emails.all()]
 
     @staticmethod
     def resolve_tags(obj):
+        if listed := getattr(obj, "listed", None):
+            return listed["tags"]
         return [t.name for t in obj.tags.all()]
 
     @staticmethod
     def resolve_addresses(obj):
+        if listed := getattr(obj, "listed", None):
+            return listed["addresses"]
         return list(obj.addresses.all())
 
     @staticmethod

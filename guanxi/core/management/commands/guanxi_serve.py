@@ -41,6 +41,10 @@ def ensure_admin() -> tuple[str, str | None]:
     return ADMIN, None
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 class Command(GuanxiCommand):
     help = _("Migrate, load demo data (--demo 1), and serve Guanxi with granian.")
 
@@ -128,6 +132,9 @@ class Command(GuanxiCommand):
             ],
             env=env,
         )
+        # SIGTERM (systemd, kill) stops the children too, as Ctrl-C does; without this the
+        # granian processes outlive us and keep the port (granian binds with SO_REUSEPORT).
+        signal.signal(signal.SIGTERM, _interrupt)
         try:
             code = server.wait()
         except KeyboardInterrupt:
