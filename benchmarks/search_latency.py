@@ -178,8 +178,10 @@ def main() -> None:
     pages = {
         "list page": lambda: "/admin/customers/customer/",
         "list page, page n": lambda: f"/admin/customers/customer/?p={rng.randint(2, 200)}",
-        "list page, searched": lambda: "/admin/customers/customer/?"
-        + urllib.parse.urlencode({"q": rng.choice(queries["name_prefix"])}),
+        "list page, searched": lambda: (
+            "/admin/customers/customer/?"
+            + urllib.parse.urlencode({"q": rng.choice(queries["name_prefix"])})
+        ),
     }
     for name, make_path in pages.items():
         times, errors = [], 0

@@ -16,9 +16,11 @@ During the load the secondary indexes of the loaded tables, their foreign keys
 which is much faster than maintaining them row by row; see benchmarks/README.md.
 """
 
+import queue
 import random
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from django.core.management.color import no_style
@@ -46,6 +48,7 @@ DAY = 86_400
 HISTORY_SECONDS = 900 * DAY
 CUSTOMER_CHUNK = 50_000
 ORDER_CHUNK = 10_000  # customers per order chunk (about ten orders each by default)
+SESSIONS = 2  # database sessions sharing a large load on PostgreSQL (one per core)
 N_CHINESE, N_COMPANIES = 8192, 4096
 N_WEIGHTS = 1024
 
@@ -139,6 +142,67 @@ def _lit(value) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+class _MainSession:
+    """The loader's own connection (Django's, in this thread)."""
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.customer_ranges: list[tuple[int, int]] = []
+        self.seq_size = 0
+
+    @contextmanager
+    def transaction(self):
+        with transaction.atomic(), self.connection.cursor() as cursor:
+            yield cursor
+
+
+class _SideSession:
+    """A second database session in its own thread, fed work through a queue."""
+
+    def __init__(self, loader):
+        self.customer_ranges: list[tuple[int, int]] = []
+        self.seq_size = loader.seq_size
+        self.jobs: queue.Queue = queue.Queue()
+        self.done: queue.Queue = queue.Queue()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        self.connection = connections.create_connection("default")
+        try:
+            while (job := self.jobs.get()) is not None:
+                work, mine = job
+                try:
+                    work(self, mine)
+                    self.done.put(None)
+                except BaseException as e:  # handed to the waiting thread
+                    self.done.put(e)
+        finally:
+            self.connection.close()
+
+    def submit(self, work, mine) -> None:
+        self.jobs.put((work, mine))
+
+    def wait(self) -> None:
+        if (error := self.done.get()) is not None:
+            raise error
+
+    def close(self) -> None:
+        self.jobs.put(None)
+        self.thread.join(timeout=60)
+
+    @contextmanager
+    def transaction(self):
+        with self.connection.cursor() as cursor:
+            cursor.execute("BEGIN")
+            try:
+                yield cursor
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+            cursor.execute("COMMIT")
+
+
 class BulkLoader:
     """Generate `customers` customers and `orders` orders in the database, set-based."""
 
@@ -198,10 +262,25 @@ class BulkLoader:
             self.first_customer_id = self._max_id(cursor, Customer) + 1
             self.first_order_id = self._max_id(cursor, Order) + 1
         self._tune(on=True)
+        self._lock = threading.Lock()
+        self.sessions = [_MainSession(conn)]
         try:
             with conn.cursor() as cursor:
                 self._pools(cursor)
-            started = time.monotonic()
+            self.sessions[0].seq_size = self.seq_size
+            if (
+                SESSIONS > 1
+                and self.d.vendor == "postgresql"
+                and not conn.in_atomic_block
+                and self.n_customers >= 2 * CUSTOMER_CHUNK
+            ):
+                # PostgreSQL does the work in its own processes: a second session doubles
+                # the pace on two cores. (SQLite has one writer.)
+                side = _SideSession(self)
+                side.submit(lambda session, _mine: self._session_setup(session), None)
+                side.wait()
+                self.sessions.append(side)
+            started = self._load_started = time.monotonic()
             self._set_aside(self.customer_models)
             self._customers()
             rows_seconds = time.monotonic() - started
@@ -230,6 +309,8 @@ class BulkLoader:
             self._recover()
             raise
         finally:
+            for session in self.sessions[1:]:
+                session.close()
             self._tune(on=False)
             with conn.cursor() as cursor:
                 for table in ("gx_party", "gx_place", "gx_weight", "gx_product", "gx_seq"):
@@ -259,17 +340,24 @@ class BulkLoader:
         self.out(message % {"s": seconds, "rate": f"{n / max(seconds, 1e-9):,.0f}"})
 
     def _join(self, side) -> None:
-        thread, started = side
+        thread, _started = side
         thread.join()
         if self._side_error:
             raise self._side_error
-        seconds = time.monotonic() - started + self.stats.phases["customers: rows"]
+        seconds = self._side_done - self._load_started
         self.stats.phases["customers: searchable"] = seconds
         self.out(
             _("customers: search index ready %(s).1f s after the load began: %(rate)s customers "
               "per second")
             % {"s": seconds, "rate": f"{self.stats.customers / max(seconds, 1e-9):,.0f}"}
         )  # fmt: skip
+
+    def _session_setup(self, session) -> None:
+        """Settings and temporary tables of a side session."""
+        with session.connection.cursor() as cursor:
+            cursor.execute("SET work_mem = '256MB'")
+            cursor.execute("SET synchronous_commit = OFF")
+            self._pool_tables(cursor)
 
     def _recover(self) -> None:
         """After a failure: put back the indexes, keys and trigger that were set aside."""
@@ -414,8 +502,22 @@ class BulkLoader:
             for name, color in pools.TAGS
         ]
         self.seq_size = max(CUSTOMER_CHUNK, 1000)
+        self._pool_rows = {
+            "gx_party": party,
+            "gx_place": places,
+            "gx_weight": weights,
+            "gx_product": products,
+            "gx_seq": [(n,) for n in range(self.seq_size)],
+        }
+        self._pool_tables(cursor)
+        self.stats.phases["pools"] = time.monotonic() - t
+
+    def _pool_tables(self, cursor) -> None:
+        """The session's temporary tables: the pools and the staging tables."""
         temp = "TEMP "
         big = "BIGINT"
+        party, places = self._pool_rows["gx_party"], self._pool_rows["gx_place"]
+        weights, products = self._pool_rows["gx_weight"], self._pool_rows["gx_product"]
         cursor.execute("DROP TABLE IF EXISTS gx_party")
         cursor.execute(
             f"CREATE {temp}TABLE gx_party (k {big} PRIMARY KEY, kind TEXT, name TEXT, "
@@ -440,7 +542,7 @@ class BulkLoader:
         cursor.executemany("INSERT INTO gx_product VALUES (%s, %s, %s, %s, %s)", products)
         cursor.execute("DROP TABLE IF EXISTS gx_seq")
         cursor.execute(f"CREATE {temp}TABLE gx_seq (n {big} PRIMARY KEY)")
-        cursor.executemany("INSERT INTO gx_seq VALUES (%s)", [(n,) for n in range(self.seq_size)])
+        cursor.executemany("INSERT INTO gx_seq VALUES (%s)", self._pool_rows["gx_seq"])
         for table, columns in (
             (
                 "gx_c",
@@ -470,7 +572,6 @@ class BulkLoader:
         ):
             cursor.execute(f"DROP TABLE IF EXISTS {table}")
             cursor.execute(f"CREATE {temp}TABLE {table} ({columns})")
-        self.stats.phases["pools"] = time.monotonic() - t
 
     # Indexes, keys, triggers ----------------------------------------------------------------
 
@@ -574,6 +675,7 @@ class BulkLoader:
         return side
 
     _side_error = None
+    _side_done = _load_started = 0.0
 
     def _build_on_side_connection(self, statements) -> None:
         side = connections.create_connection("default")
@@ -582,6 +684,7 @@ class BulkLoader:
                 cursor.execute("SET maintenance_work_mem = '1GB'")
                 for sql in statements:
                     cursor.execute(sql)
+            self._side_done = time.monotonic()
         except Exception as e:  # re-raised in the loading thread
             self._side_error = e
         finally:
@@ -592,21 +695,40 @@ class BulkLoader:
     def _customers(self) -> None:
         started = time.monotonic()
         n = self.n_customers
-        for start in range(0, n, CUSTOMER_CHUNK):
-            end = min(start + CUSTOMER_CHUNK, n)
-            with transaction.atomic(), self.connection.cursor() as cursor:
-                self._customer_chunk(cursor, start, end)
-            self.stats.customers = end
-            elapsed = time.monotonic() - started
-            self.out(
-                _("  customers %(done)s / %(total)s  (%(rate)s per second)")
-                % {
-                    "done": f"{end:,}",
-                    "total": f"{n:,}",
-                    "rate": f"{end / max(elapsed, 1e-9):,.0f}",
-                }
-            )
+        chunks = [(s, min(s + CUSTOMER_CHUNK, n)) for s in range(0, n, CUSTOMER_CHUNK)]
+        done = [0]
+
+        def load(session, mine):
+            for start, end in mine:
+                with session.transaction() as cursor:
+                    self._customer_chunk(cursor, start, end)
+                with self._lock:
+                    done[0] += end - start
+                    self.stats.customers = done[0]
+                    elapsed = time.monotonic() - started
+                    self.out(
+                        _("  customers %(done)s / %(total)s  (%(rate)s per second)")
+                        % {
+                            "done": f"{done[0]:,}",
+                            "total": f"{n:,}",
+                            "rate": f"{done[0] / max(elapsed, 1e-9):,.0f}",
+                        }
+                    )
+                session.customer_ranges.append((start, end))
+
+        self._in_sessions(load, chunks)
         self.stats.phases["customer rows"] = time.monotonic() - started
+
+    def _in_sessions(self, work, items) -> None:
+        """Share `items` round-robin among the sessions and run `work(session, mine)` in each
+        (the side sessions in their own threads, the main one here)."""
+        sessions = self.sessions
+        shares = [items[k :: len(sessions)] for k in range(len(sessions))]
+        for session, mine in zip(sessions[1:], shares[1:], strict=True):
+            session.submit(work, mine)
+        work(sessions[0], shares[0])
+        for session in sessions[1:]:
+            session.wait()
 
     def _customer_chunk(self, cursor, start: int, end: int) -> None:
         h = self.h
@@ -652,6 +774,7 @@ class BulkLoader:
                 (h11 / {np_}) % {len(pools.CONTACT_TITLES)},
                 (h11 / {np_ * 16}) % {len(pools.CONTACT_TITLES)},
                 CASE WHEN h12 % 100 < 25 THEN 0
+                     WHEN h12 % 100 < 40 THEN 15
                      ELSE (SELECT w FROM gx_weight WHERE k = (h12 / 100) % {N_WEIGHTS}) END,
                 h13 % 100, h13 / 100
             FROM r JOIN gx_party p ON p.k = r.party
@@ -855,32 +978,46 @@ class BulkLoader:
 
     def _orders(self) -> None:
         started = time.monotonic()
-        first, n = self.first_customer_id, self.n_customers
-        with self.connection.cursor() as cursor:
-            cursor.execute("SELECT COALESCE(MAX(cnt), 0) FROM gx_alloc")
-            most = cursor.fetchone()[0]
-            if most > self.seq_size:
-                cursor.executemany(
-                    "INSERT INTO gx_seq VALUES (%s)", [(k,) for k in range(self.seq_size, most)]
-                )
-                self.seq_size = most
-        for start in range(0, n, ORDER_CHUNK):
-            end = min(start + ORDER_CHUNK, n)
-            with transaction.atomic(), self.connection.cursor() as cursor:
-                self._order_chunk(cursor, first + start, first + end - 1)
-            elapsed = time.monotonic() - started
-            if end == n or (end // ORDER_CHUNK) % 10 == 0:
-                self.out(
-                    _("  orders %(done)s / %(total)s  (%(rate)s per second)")
-                    % {
-                        "done": f"{self.stats.orders:,}",
-                        "total": f"{self.n_orders:,}",
-                        "rate": f"{self.stats.orders / max(elapsed, 1e-9):,.0f}",
-                    }
-                )
+        first = self.first_customer_id
+        reported = [0]
+
+        def load(session, _mine):
+            # Each session makes the orders of the customers it made (its gx_alloc rows).
+            with session.transaction() as cursor:
+                cursor.execute("SELECT COALESCE(MAX(cnt), 0) FROM gx_alloc")
+                most = cursor.fetchone()[0]
+                if most > session.seq_size:
+                    cursor.executemany(
+                        "INSERT INTO gx_seq VALUES (%s)",
+                        [(k,) for k in range(session.seq_size, most)],
+                    )
+                    session.seq_size = most
+            for start, end in session.customer_ranges:
+                for lo in range(start, end, ORDER_CHUNK):
+                    hi = min(lo + ORDER_CHUNK, end)
+                    with session.transaction() as cursor:
+                        orders, lines = self._order_chunk(cursor, first + lo, first + hi - 1)
+                    with self._lock:
+                        self.stats.orders += orders
+                        self.stats.lines += lines
+                        if self.stats.orders - reported[0] >= 1_000_000 or (
+                            self.stats.orders == self.n_orders
+                        ):
+                            reported[0] = self.stats.orders
+                            elapsed = time.monotonic() - started
+                            self.out(
+                                _("  orders %(done)s / %(total)s  (%(rate)s per second)")
+                                % {
+                                    "done": f"{self.stats.orders:,}",
+                                    "total": f"{self.n_orders:,}",
+                                    "rate": f"{self.stats.orders / max(elapsed, 1e-9):,.0f}",
+                                }
+                            )
+
+        self._in_sessions(load, [None] * len(self.sessions))
         self.stats.phases["order rows"] = time.monotonic() - started
 
-    def _order_chunk(self, cursor, lo: int, hi: int) -> None:
+    def _order_chunk(self, cursor, lo: int, hi: int) -> tuple[int, int]:
         d, h = self.d, self.h
         cursor.execute("DELETE FROM gx_o")
         cursor.execute("DELETE FROM gx_l")
@@ -936,7 +1073,7 @@ class BulkLoader:
             ORDER BY o.order_id
             """
         )
-        self.stats.orders += cursor.rowcount
+        orders = cursor.rowcount
         cursor.execute(
             f"""
             INSERT INTO orders_orderline (order_id, product_id, product_name, category,
@@ -947,7 +1084,7 @@ class BulkLoader:
             ORDER BY l.order_id, l.line_no
             """
         )
-        self.stats.lines += cursor.rowcount
+        return orders, cursor.rowcount
 
     # Finish ---------------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.db.models import Count, Sum
 
 from guanxi.accounts.models import AuditEntry, User
@@ -128,3 +129,34 @@ def test_bulk_demo_customers_are_found_by_pinyin_initials_name_phone_and_email(b
         response = client.get("customers", {"q": q, "limit": 200})
         assert response.status_code == 200, response.content
         assert customer.pk in [c["id"] for c in response.json()["items"]], q
+
+
+@pytest.mark.django_db(transaction=True)
+def test_bulk_demo_in_two_sessions_makes_the_same_data_as_in_one(monkeypatch):
+    """On PostgreSQL a large load is shared between two database sessions (SQLite keeps one);
+    chunks are small here so that 2,000 customers are enough to take that path. (The data
+    depends on the chunk size, not on the number of sessions.)"""
+    from guanxi.demo import bulk
+
+    def content():
+        customers = Customer.objects.order_by("pk").values_list("name", "search_text", "stage")
+        orders = Order.objects.order_by("pk").values_list("customer__name", "total", "status")
+        return list(customers), list(orders)
+
+    sides = []
+
+    class CountedSide(bulk._SideSession):
+        def __init__(self, loader):
+            sides.append(self)
+            super().__init__(loader)
+
+    monkeypatch.setattr(bulk, "_SideSession", CountedSide)
+    monkeypatch.setattr(bulk, "CUSTOMER_CHUNK", 500)
+    monkeypatch.setattr(bulk, "ORDER_CHUNK", 200)
+    demo("--customers", "2000", "--orders", "4000", "--mode", "bulk")
+    shared = content()
+    assert len(sides) == (1 if connection.vendor == "postgresql" else 0)
+    assert len(shared[0]) == 2000 and len(shared[1]) == 4000
+    monkeypatch.setattr(bulk, "SESSIONS", 1)
+    demo("--customers", "2000", "--orders", "4000", "--mode", "bulk", "--reset")
+    assert content() == shared
