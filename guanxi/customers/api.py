@@ -47,7 +47,10 @@ def list_customers(request, filters: Query[CustomerFilters], page: Query[PagePar
     qs = selectors.customer_list(
         actor=request.user, filters=filters, custom=_custom_params(request), prefetch=False
     )
-    result = paginate(qs, page, count_limit=SEARCH_COUNT_LIMIT if filters.q else None)
+    if filters.q:
+        result = paginate(qs, page, count_limit=SEARCH_COUNT_LIMIT, newest_first=True)
+    else:
+        result = paginate(qs, page)
     selectors.customer_list_load(result["items"])
     return result
 

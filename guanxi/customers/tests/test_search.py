@@ -170,3 +170,28 @@ def test_the_trigram_index_of_this_database_is_in_place(db):
         else:
             cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = %s", [PG_INDEX])
             assert "gin_trgm_ops" in cursor.fetchone()[0]
+
+
+@pytest.mark.parametrize("probe", [3, 1000])
+def test_search_pages_are_newest_first_with_a_bounded_count(rep, far_rep, api, monkeypatch, probe):
+    """Whether the matches fit in the id probe or not, pages come newest first and the count
+    stops at the limit, saying so; another rep's matches never appear."""
+    from guanxi.core import pagination
+    from guanxi.customers import api as customers_api
+
+    monkeypatch.setattr(pagination, "PROBE", probe)
+    monkeypatch.setattr(customers_api, "SEARCH_COUNT_LIMIT", 4)
+    mine = [make_customer(rep, name=f"王芳{i}").pk for i in range(6)]
+    make_customer(far_rep, name="王芳远")
+    client = api(rep)
+
+    first = client.get("customers", {"q": "wf", "limit": 2}).json()
+    assert [c["id"] for c in first["items"]] == mine[::-1][:2]
+    assert (first["count"], first["count_exact"]) == (4, False)
+    rest = client.get("customers", {"q": "王芳", "limit": 5, "offset": 2}).json()
+    assert [c["id"] for c in rest["items"]] == mine[::-1][2:]
+
+    monkeypatch.setattr(customers_api, "SEARCH_COUNT_LIMIT", 10)
+    page = client.get("customers", {"q": "wangfang", "limit": 4, "offset": 4}).json()
+    assert [c["id"] for c in page["items"]] == mine[::-1][4:]
+    assert (page["count"], page["count_exact"]) == (6, True)
