@@ -1,6 +1,6 @@
 """The `guanxi` command: a thin front to Guanxi's management commands.
 
-guanxi serve | demo | createuser | token | check | worker | manage <django command>
+guanxi serve | demo | createuser | token | check | worker | import | manage <django command>
 """
 
 import os
@@ -13,6 +13,7 @@ COMMANDS = {
     "token": ("guanxi_token", "create, list or revoke API tokens"),
     "check": ("guanxi_check", "check configuration and database health"),
     "worker": ("guanxi_worker", "run background tasks and the periodic scheduler"),
+    "import": ("guanxi_import", "import customers, contacts, orders or interactions from a file"),
     "manage": (None, "any Django management command (migrate, shell, dbshell…)"),
 }
 

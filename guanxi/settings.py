@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "guanxi.customers",
     "guanxi.interactions",
     "guanxi.orders",
+    "guanxi.imports",
 ]
 
 MIDDLEWARE = [
@@ -136,6 +137,8 @@ STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "guanxi" / "static"]  # project-wide assets (guanxi/guanxi.css)
 MEDIA_ROOT = DATA_DIR / "uploads"
+# The largest file an import accepts (a million customer rows is about 150 MB of CSV).
+GUANXI_IMPORT_MAX_BYTES = int(os.environ.get("GUANXI_IMPORT_MAX_BYTES", 512_000_000))
 MEDIA_URL = "media/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

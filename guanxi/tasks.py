@@ -11,6 +11,16 @@ def send_task_reminders() -> int:
     return task_reminders_send()
 
 
+@task()
+def run_import(job_id: int) -> dict:
+    """Run a queued import (uploaded in the UI or through the API)."""
+    from guanxi.imports.models import ImportJob
+    from guanxi.imports.services import import_job_run
+
+    job = ImportJob.objects.get(pk=job_id)
+    return import_job_run(job=job).counts
+
+
 # name → (task, seconds between runs): what the scheduler beside the worker enqueues.
 PERIODIC = {
     "task-reminders": (send_task_reminders, 60),

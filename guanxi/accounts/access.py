@@ -97,6 +97,20 @@ MATRIX: dict[str, dict[str, str | bool]] = {
         Role.AGENT: False,
         Role.MARKETER: False,
     },
+    "import.run": {
+        Role.ADMIN: True,
+        Role.MANAGER: True,
+        Role.REP: False,
+        Role.AGENT: False,
+        Role.MARKETER: False,
+    },
+    "customer.merge": {
+        Role.ADMIN: True,
+        Role.MANAGER: "scope",
+        Role.REP: False,
+        Role.AGENT: False,
+        Role.MARKETER: False,
+    },
     "customfield.manage": {
         Role.ADMIN: True,
         Role.MANAGER: False,

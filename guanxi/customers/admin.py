@@ -156,6 +156,7 @@ class CustomerAdmin(GuanxiModelAdmin):
     # Person-only and company-only fields show for the kind chosen (unfold's Alpine conditions).
     conditional_fields = {
         "gender": "kind == 'person'",
+        "job_title": "kind == 'person'",
         "birthday": "kind == 'person'",
         "company_size": "kind == 'company'",
         "business_scope": "kind == 'company'",
@@ -274,7 +275,7 @@ class CustomerAdmin(GuanxiModelAdmin):
     # Form -------------------------------------------------------------------------------------
 
     def get_fieldsets(self, request, obj=None):
-        main = ["kind", "name", "company_name", "stage", "stage_cause"]
+        main = ["kind", "name", "company_name", "job_title", "stage", "stage_cause"]
         sales = ["source", "owner", "tags", "new_tags", "notes"]
         if not self.has_assign_permission(request, obj):
             sales.remove("owner")  # reps own what they create and cannot hand it over

@@ -76,6 +76,7 @@ PROFILE_FIELDS = (
     "kind",
     "name",
     "company_name",
+    "job_title",
     "gender",
     "birthday",
     "industry",

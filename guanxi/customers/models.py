@@ -39,6 +39,13 @@ class Customer(OwnedModel):
     name_initials = models.CharField(_("initials"), max_length=100, db_index=True, editable=False)
     search_text = models.TextField(editable=False, default="")
     company_name = models.CharField(_("company"), max_length=200, blank=True)
+    job_title = models.CharField(
+        pgettext_lazy("a person's position at their company", "job title"),
+        max_length=100,
+        blank=True,
+        default="",
+        db_default="",
+    )
     gender = models.CharField(
         _("gender"), max_length=10, choices=Gender.choices, blank=True, default=""
     )

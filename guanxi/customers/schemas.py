@@ -35,6 +35,7 @@ class CustomerIn(StrictIn):
     kind: str = "person"
     name: str
     company_name: str = ""
+    job_title: str = ""
     phones: list[PhoneText] = Field([], max_length=20)
     emails: list[EmailText] = Field([], max_length=20)
     addresses: list[AddressSchema] = []
@@ -58,6 +59,7 @@ class CustomerPatch(StrictIn):
     kind: str | None = None
     name: str | None = None
     company_name: str | None = None
+    job_title: str | None = None
     phones: list[PhoneText] | None = Field(None, max_length=20)
     emails: list[EmailText] | None = Field(None, max_length=20)
     addresses: list[AddressSchema] | None = None
@@ -83,6 +85,7 @@ class CustomerOut(Schema):
     name: str
     name_pinyin: str
     company_name: str
+    job_title: str
     phones: list[str]
     emails: list[str]
     addresses: list[AddressOut]

@@ -115,6 +115,38 @@ def customer_duplicates(
     return list(Customer.objects.filter(pk__in=ids).order_by("pk")[:20])
 
 
+def customers_by_keys(
+    *, phones=(), emails=(), external_ids=(), chunk: int = 2000
+) -> dict[str, dict[str, list[int]]]:
+    """Stored customers holding any of these phones, emails or external ids, read set-based
+    (unscoped: the caller decides what to show): {"phone": {number: [ids]}, "email": …}."""
+    found: dict[str, dict[str, list[int]]] = {"phone": {}, "email": {}, "external_id": {}}
+    for kind, values, qs, column in (
+        ("phone", phones, CustomerPhone.objects, "number"),
+        ("email", emails, CustomerEmail.objects, "email"),
+        ("external_id", external_ids, Customer.objects, "external_id"),
+    ):
+        values = list(dict.fromkeys(v for v in values if v))
+        id_column = "pk" if kind == "external_id" else "customer_id"
+        for start in range(0, len(values), chunk):
+            part = values[start : start + chunk]
+            for value, pk in qs.filter(**{f"{column}__in": part}).values_list(column, id_column):
+                found[kind].setdefault(value, []).append(pk)
+    return found
+
+
+def customer_ids_editable(*, actor, ids) -> set[int]:
+    """Which of these customers the actor may edit."""
+    if not access.can(actor, "customer.edit"):
+        return set()
+    qs = customer_queryset(actor=actor).filter(pk__in=list(ids))
+    return set(qs.filter(access.owner_q(actor, "owner", edit=True)).values_list("pk", flat=True))
+
+
+def customer_ids_visible(*, actor, ids) -> set[int]:
+    return set(customer_queryset(actor=actor).filter(pk__in=list(ids)).values_list("pk", flat=True))
+
+
 def contact_list(*, actor, customer_id: int | None = None) -> QuerySet[Contact]:
     qs = access.scope_customer_children(Contact.objects.select_related("customer"), actor)
     return qs.filter(customer_id=customer_id) if customer_id is not None else qs

@@ -33,6 +33,7 @@ from ..models import (
 TEXT_FIELDS = {
     "name": 200,
     "company_name": 200,
+    "job_title": 100,
     "industry": 100,
     "business_scope": 5000,
     "notes": 20000,
@@ -67,6 +68,7 @@ AUDITED = (
     "kind",
     "name",
     "company_name",
+    "job_title",
     "gender",
     "birthday",
     "industry",
@@ -214,12 +216,22 @@ def _clean_tags(raw_list, errors: Errors) -> list[str]:
     return names
 
 
-def clean_custom_fields(values: dict, *, existing: dict | None, errors: Errors) -> dict:
-    """Validate custom field values against the active definitions; merges into `existing`."""
+def active_definitions() -> dict[str, CustomFieldDefinition]:
+    return {d.key: d for d in CustomFieldDefinition.objects.filter(is_active=True)}
+
+
+def clean_custom_fields(
+    values: dict, *, existing: dict | None, errors: Errors, definitions=None
+) -> dict:
+    """Validate custom field values against the active definitions; merges into `existing`.
+
+    `definitions` (from `active_definitions()`) saves the query when cleaning many rows.
+    """
     if not isinstance(values, dict):
         errors.add("custom_fields", _("Custom fields must be an object of key → value."))
         return existing or {}
-    definitions = {d.key: d for d in CustomFieldDefinition.objects.filter(is_active=True)}
+    if definitions is None:
+        definitions = active_definitions()
     merged = dict(existing or {})
     for key, raw in values.items():
         definition = definitions.get(key)

@@ -1,0 +1,311 @@
+"""Importing customers: each row cleaned as the customer form would clean it, matched against
+the file and the database, then created, merged, updated, skipped or queued for review."""
+
+from django.utils.translation import gettext as _
+
+from guanxi.core.errors import ValidationFailed
+from guanxi.customers import selectors as customer_selectors
+from guanxi.customers.choices import (
+    CompanySize,
+    ContactChannel,
+    CustomerKind,
+    CustomFieldType,
+    Gender,
+    Source,
+    Stage,
+)
+from guanxi.customers.cleaning import normalize_email, normalize_phone
+from guanxi.customers.services.bulk import (
+    customer_prepare,
+    customers_bulk_create,
+    customers_bulk_merge,
+)
+
+from .. import values as v
+from ..choices import ImportMode, OnDuplicate, RecordAction, Severity
+from .base import Importer, Issue, Outcome, Prepared
+
+KIND = v.ChoiceReader(
+    CustomerKind,
+    {"个人": "person", "个人客户": "person", "自然人": "person", "individual": "person",
+     "公司": "company", "企业": "company", "企业客户": "company", "单位": "company",
+     "机构": "company", "组织": "company", "business": "company", "organisation": "company",
+     "organization": "company"},
+)  # fmt: skip
+GENDER = v.ChoiceReader(
+    Gender,
+    {"男": "male", "男性": "male", "先生": "male", "m": "male", "man": "male",
+     "女": "female", "女性": "female", "女士": "female", "小姐": "female", "f": "female",
+     "woman": "female", "未知": "", "保密": "", "unknown": ""},
+)  # fmt: skip
+SOURCE = v.ChoiceReader(
+    Source,
+    {"官网": "web", "网站": "web", "网络": "web", "线上": "web", "门店": "store",
+     "线下": "store", "实体店": "store", "转介绍": "referral", "推荐": "referral",
+     "介绍": "referral", "展会": "exhibition", "会展": "exhibition", "电话": "phone",
+     "来电": "phone", "社交媒体": "social", "微信": "social", "抖音": "social", "微博": "social",
+     "小红书": "social", "广告": "advertising", "合作伙伴": "partner", "渠道商": "partner",
+     "代理商": "partner", "其他": "other", "其它": "other"},
+)  # fmt: skip
+STAGE = v.ChoiceReader(
+    Stage,
+    {"潜在": "lead", "潜在客户": "lead", "线索": "lead", "新客户": "new", "新": "new",
+     "活跃": "active", "活跃客户": "active", "现有客户": "active", "老客户": "active",
+     "有流失风险": "at_risk", "风险": "at_risk", "流失": "churned", "流失客户": "churned",
+     "已流失": "churned", "potential": "lead"},
+)  # fmt: skip
+CHANNEL = v.ChoiceReader(
+    ContactChannel,
+    {"电话": "phone", "手机": "phone", "邮件": "email", "邮箱": "email", "短信": "sms",
+     "微信": "wechat", "拜访": "visit", "上门": "visit"},
+)  # fmt: skip
+SIZE = v.ChoiceReader(CompanySize, {"1-9人": "1-9", "10-49人": "10-49", "50-249人": "50-249",
+                                    "250-999人": "250-999", "1000人以上": "1000+"})  # fmt: skip
+
+TEXT = ("name", "company_name", "job_title", "industry", "business_scope", "notes")
+CHOICES = {
+    "kind": KIND,
+    "gender": GENDER,
+    "source": SOURCE,
+    "stage": STAGE,
+    "preferred_channel": CHANNEL,
+    "company_size": SIZE,
+}
+ADDRESS = ("province", "city", "district", "street", "postcode")
+
+
+class CustomerImporter(Importer):
+    kind = "customers"
+
+    # Reading ---------------------------------------------------------------------------------
+
+    def prepare(self, row) -> Prepared:
+        p = Prepared(row.number)
+        self.cell_notes(p, row)
+        data: dict = {}
+        for key in TEXT:
+            _col, text = self.cell(row, key)
+            if text:
+                data[key] = v.text(text) if key not in ("business_scope", "notes") else text
+        for key, reader in CHOICES.items():
+            value = self.convert(p, row, key, reader)
+            if value:
+                data[key] = value
+        if (birthday := self.convert(p, row, "birthday", v.parse_date)) is not None:
+            data["birthday"] = birthday
+        if (external := self.convert(p, row, "external_id", v.digits_text)) is not None:
+            data["external_id"] = external
+        data["phones"] = self._phones(p, row)
+        data["emails"] = self._emails(p, row)
+        address = {k: v.text(self.cell(row, k)[1]) for k in ADDRESS if k in self.columns}
+        if any(address.get(k) for k in ("province", "city", "district", "street")):
+            data["addresses"] = [{**address, "is_primary": True}]
+        tags = [t for _c, text in self.cells(row, "tags") for t in v.many(text, tags=True)]
+        if tags:
+            data["tags"] = tags
+        col, owner = self.cell(row, "owner")
+        if owner:
+            user = self.user_by_name(owner)
+            if user is None:
+                self.issue(p, col, "owner", owner, self.unknown_user(owner) + " "
+                           + _("The customer gets the import's owner."),
+                           severity=Severity.WARNING)  # fmt: skip
+            else:
+                data["owner"] = user.pk
+        custom = self._custom(p, row)
+        if custom:
+            data["custom_fields"] = custom
+        if p.issues and any(i.severity == Severity.ERROR for i in p.issues):
+            p.values = data
+            return p
+        try:
+            p.item = customer_prepare(data=data, definitions=self.definitions)
+        except ValidationFailed as e:
+            for field, messages in e.errors.items():
+                key = field.split(".")[0] if not field.startswith("custom_fields.") else (
+                    "cf_" + field.split(".", 1)[1])  # fmt: skip
+                key = {"addresses": "street"}.get(key.split("[")[0], key.split("[")[0])
+                col, text = self.cell(row, key)
+                for message in messages:
+                    self.issue(p, col, key, text, message)
+        p.values = data
+        return p
+
+    def _phones(self, p: Prepared, row) -> list[str]:
+        phones = []
+        for col, text in self.cells(row, "phones"):
+            for part in v.many(text):
+                try:
+                    part = v.digits_text(part) if "e" in part.lower() else part
+                    normalize_phone(part)
+                except ValueError as e:
+                    self.issue(p, col, "phones", part, e)
+                    continue
+                phones.append(part)
+        return phones
+
+    def _emails(self, p: Prepared, row) -> list[str]:
+        emails = []
+        for col, text in self.cells(row, "emails"):
+            for part in v.many(text.replace(" ", ",")):
+                try:
+                    emails.append(normalize_email(part))
+                except ValueError as e:
+                    self.issue(p, col, "emails", part, e)
+        return emails
+
+    def _custom(self, p: Prepared, row) -> dict:
+        custom = {}
+        for key, definition in self.definitions.items():
+            col, text = self.cell(row, f"cf_{key}")
+            if not text:
+                continue
+            if definition.field_type == CustomFieldType.DATE:
+                try:
+                    text = v.parse_date(text).isoformat()
+                except ValueError as e:
+                    self.issue(p, col, f"cf_{key}", text, e)
+                    continue
+            custom[key] = text
+        return custom
+
+    # Writing ---------------------------------------------------------------------------------
+
+    def write(self, chunk: list[Prepared], *, dry_run: bool) -> Outcome:
+        out = Outcome()
+        good = [p for p in chunk if p.ok]
+        out.add("failed", len(chunk) - len(good))
+        if not good:
+            return out
+        keys = [self._keys(p.item) for p in good]
+        found = customer_selectors.customers_by_keys(
+            phones=[k for ks in keys for kind, k in ks if kind == "phone"],
+            emails=[k for ks in keys for kind, k in ks if kind == "email"],
+            external_ids=[k for ks in keys for kind, k in ks if kind == "external_id"],
+        )
+        matched_ids = {pk for by_value in found.values() for ids in by_value.values() for pk in ids}
+        editable = customer_selectors.customer_ids_editable(actor=self.actor, ids=matched_ids)
+        visible = customer_selectors.customer_ids_visible(actor=self.actor, ids=matched_ids)
+
+        creates: list[Prepared] = []
+        merges: list[tuple[Prepared, object, list]] = []  # (row, target, why)
+        reviews: list[tuple[Prepared, int, list]] = []
+        lead_of_key: dict[tuple, Prepared] = {}
+        for p, row_keys in zip(good, keys, strict=True):
+            target, why = self._db_match(found, row_keys)
+            if target is None:
+                lead = next((lead_of_key[k] for k in row_keys if k in lead_of_key), None)
+                if lead is not None:
+                    target, why = lead, [k[0] for k in row_keys if lead_of_key.get(k) is lead]
+            if target is None:
+                creates.append(p)
+                for k in row_keys:
+                    lead_of_key.setdefault(k, p)
+                continue
+            if isinstance(target, int) and target not in editable:
+                message = (
+                    _("Duplicate of customer #%(id)s, which you may not change; skipped.")
+                    % {"id": target}
+                    if target in visible
+                    else _("Duplicate of a customer you cannot see; skipped.")
+                )
+                self._skip(out, p, why, message)
+                continue
+            merging = self.job.mode == ImportMode.UPSERT or (
+                self.job.on_duplicate == OnDuplicate.MERGE
+            )
+            if merging:
+                merges.append((p, target, why))
+            elif self.job.on_duplicate == OnDuplicate.REVIEW and "external_id" not in why:
+                creates.append(p)
+                reviews.append((p, target, why))
+            else:
+                self._skip(out, p, why, self._duplicate_message(target, why) + " "
+                           + _("Skipped."))  # fmt: skip
+
+        ids = customers_bulk_create(
+            actor=self.actor,
+            customers=[p.item for p in creates],
+            cause=_("imported (import #%(id)s)") % {"id": self.job.pk},
+            event_data={"import": self.job.pk},
+        )
+        new_id = {id(p): pk for p, pk in zip(creates, ids, strict=True)}
+        for p, pk in zip(creates, ids, strict=True):
+            out.records.append((p.row, "customers.customer", pk, RecordAction.CREATED, None))
+            out.outcomes[p.row] = ("created", pk)
+        out.add("created", len(ids) - len(reviews))
+
+        if merges:
+            overwrite = self.job.mode == ImportMode.UPSERT
+            action = RecordAction.UPDATED if overwrite else RecordAction.MERGED
+            updates = [
+                (target if isinstance(target, int) else new_id[id(target)], p.item)
+                for p, target, _why in merges
+            ]
+            undo = customers_bulk_merge(
+                actor=self.actor,
+                updates=updates,
+                overwrite=overwrite,
+                event_data={"import": self.job.pk},
+            )
+            first_row: dict[int, int] = {}
+            for (p, _target, _why), (pk, _item) in zip(merges, updates, strict=True):
+                out.outcomes[p.row] = (str(action), pk)
+                if pk in undo and pk not in first_row:
+                    first_row[pk] = p.row
+            for pk, row in first_row.items():
+                out.records.append((row, "customers.customer", pk, action, undo[pk]))
+            out.add("updated" if overwrite else "merged", len(merges))
+
+        for p, target, why in reviews:
+            other = target if isinstance(target, int) else new_id[id(target)]
+            out.reviews.append(
+                (new_id[id(p)], other, 1.0, [{"field": w, "level": "exact"} for w in why])
+            )
+            out.outcomes[p.row] = ("review", new_id[id(p)])
+        out.add("review", len(reviews))
+        return out
+
+    @staticmethod
+    def _keys(item) -> list[tuple[str, str]]:
+        keys = [("phone", normalize_phone(n)[0]) for n, _ext in item.phones]
+        keys += [("email", e) for e in item.emails]
+        if item.profile.get("external_id"):
+            keys.append(("external_id", item.profile["external_id"]))
+        return keys
+
+    @staticmethod
+    def _db_match(found, row_keys) -> tuple[int | None, list[str]]:
+        """The stored customer sharing the most keys with the row (an external id outweighs)."""
+        score: dict[int, list[str]] = {}
+        for kind, value in row_keys:
+            for pk in found[kind].get(value, ()):
+                score.setdefault(pk, []).append(kind)
+        if not score:
+            return None, []
+        best = min(score, key=lambda pk: (-("external_id" in score[pk]), -len(score[pk]), pk))
+        return best, sorted(set(score[best]))
+
+    def _duplicate_message(self, target, why) -> str:
+        fields = ", ".join(str(self._key_label(w)) for w in why)
+        if isinstance(target, int):
+            return _("Same %(fields)s as customer #%(id)s.") % {"fields": fields, "id": target}
+        return _("Same %(fields)s as row %(row)s of this file.") % {
+            "fields": fields,
+            "row": target.row,
+        }
+
+    @staticmethod
+    def _key_label(kind: str):
+        return {"phone": _("phone"), "email": _("email"), "external_id": _("external id")}[kind]
+
+    def _skip(self, out: Outcome, p: Prepared, why, message: str) -> None:
+        out.add("skipped")
+        out.outcomes[p.row] = ("skipped", None)
+        field = _KEY_FIELD[why[0]] if why else ""
+        columns = self.columns.get(field, ())
+        header = self.headers[columns[0]] if columns else ""
+        out.issues.append(Issue(p.row, header, field, "", message, Severity.WARNING))
+
+
+_KEY_FIELD = {"phone": "phones", "email": "emails", "external_id": "external_id"}

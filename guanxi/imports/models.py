@@ -1,0 +1,253 @@
+"""Import jobs and what they leave behind: row problems, the records they wrote (for undo),
+saved column mappings, the duplicate review queue and the merges (for unmerge)."""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from guanxi.core.models import TimestampedModel
+
+from .choices import (
+    ImportKind,
+    ImportMode,
+    ImportStatus,
+    OnDuplicate,
+    RecordAction,
+    ReviewSource,
+    ReviewStatus,
+    Severity,
+)
+
+
+class ImportJob(TimestampedModel):
+    """One file being imported: where it is, how its columns map, how far it got."""
+
+    kind = models.CharField(_("what"), max_length=20, choices=ImportKind.choices)
+    status = models.CharField(
+        _("status"),
+        max_length=12,
+        choices=ImportStatus.choices,
+        default=ImportStatus.ANALYSED,
+        db_index=True,
+    )
+    file = models.FileField(_("file"), upload_to="imports/%Y/%m/", max_length=255)
+    file_name = models.CharField(_("file name"), max_length=255)
+    file_size = models.BigIntegerField(_("size"), default=0)
+    file_sha256 = models.CharField(max_length=64, db_index=True)
+    file_format = models.CharField(_("format"), max_length=8)
+    encoding = models.CharField(_("encoding"), max_length=20, blank=True)
+    delimiter = models.CharField(_("delimiter"), max_length=4, blank=True)
+    sheet = models.CharField(_("sheet"), max_length=100, blank=True)
+    headers = models.JSONField(_("columns"), default=list)
+    # Column position (as a string) → field key; unmapped columns are absent.
+    mapping = models.JSONField(_("column mapping"), default=dict)
+    mode = models.CharField(
+        _("mode"), max_length=8, choices=ImportMode.choices, default=ImportMode.CREATE
+    )
+    on_duplicate = models.CharField(
+        _("duplicates"), max_length=8, choices=OnDuplicate.choices, default=OnDuplicate.MERGE
+    )
+    resumable = models.BooleanField(
+        _("resumable"),
+        default=False,
+        help_text=_("Commit in chunks that a re-run continues, instead of all rows or none."),
+    )
+    rows_total = models.IntegerField(_("rows"), null=True, blank=True)
+    rows_done = models.IntegerField(_("rows processed"), default=0)
+    # Resumable mode: the data rows up to here are committed (with their records and counts).
+    rows_committed = models.IntegerField(default=0)
+    counts = models.JSONField(_("result"), default=dict, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    channel = models.CharField(max_length=16, blank=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    undone_at = models.DateTimeField(_("undone"), null=True, blank=True)
+    undone_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("undone by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("import")
+        verbose_name_plural = _("imports")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self):
+        return f"#{self.pk} {self.file_name}"
+
+
+class ImportIssue(models.Model):
+    """A problem with one value of one row: which row, which column, what it held, why."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="issues")
+    row = models.IntegerField(_("row"))  # the row number a spreadsheet shows (header is 1)
+    column = models.CharField(_("column"), max_length=200, blank=True)
+    field = models.CharField(_("field"), max_length=100, blank=True)
+    value = models.CharField(_("value"), max_length=500, blank=True)
+    message = models.CharField(_("problem"), max_length=500)
+    severity = models.CharField(
+        _("severity"), max_length=8, choices=Severity.choices, default=Severity.ERROR
+    )
+
+    class Meta:
+        verbose_name = _("import problem")
+        verbose_name_plural = _("import problems")
+        ordering = ["row", "id"]
+        indexes = [models.Index(fields=["job", "row"], name="import_issue_job_row")]
+
+    def __str__(self):
+        return f"{self.row} {self.column}: {self.message}"
+
+
+class ImportRecord(models.Model):
+    """A record an import created, updated or merged into, with what it held before."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="records")
+    row = models.IntegerField(_("row"))
+    model = models.CharField(_("record type"), max_length=64)
+    object_id = models.BigIntegerField(_("record id"))
+    action = models.CharField(_("action"), max_length=8, choices=RecordAction.choices)
+    before = models.JSONField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("imported record")
+        verbose_name_plural = _("imported records")
+        ordering = ["row", "id"]
+        indexes = [models.Index(fields=["job", "model", "object_id"], name="import_record_obj")]
+
+    def __str__(self):
+        return f"{self.job_id}:{self.row} {self.action} {self.model} {self.object_id}"
+
+
+class SavedMapping(TimestampedModel):
+    """A column mapping kept under a name, offered again for files with the same columns."""
+
+    kind = models.CharField(_("what"), max_length=20, choices=ImportKind.choices)
+    name = models.CharField(_("name"), max_length=100)
+    # Column header (as written in the file) → field key.
+    columns = models.JSONField(_("columns"), default=dict)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("saved mapping")
+        verbose_name_plural = _("saved mappings")
+        ordering = ["kind", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "name"], name="uniq_saved_mapping_name")
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class DuplicateReview(models.Model):
+    """Two customers that may be one person or company, waiting for someone to decide."""
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="+", verbose_name=_("customer")
+    )
+    other = models.ForeignKey(
+        "customers.Customer",
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("possible duplicate"),
+    )
+    score = models.FloatField(_("match probability"))
+    explanation = models.JSONField(default=list, blank=True)
+    source = models.CharField(_("found by"), max_length=8, choices=ReviewSource.choices)
+    job = models.ForeignKey(
+        ImportJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="reviews"
+    )
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=ReviewStatus.choices,
+        default=ReviewStatus.OPEN,
+        db_index=True,
+    )
+    created_at = models.DateTimeField(_("found"), auto_now_add=True)
+    resolved_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("possible duplicate")
+        verbose_name_plural = _("possible duplicates")
+        ordering = ["-score", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "other"],
+                condition=models.Q(status="open"),
+                name="uniq_open_duplicate_review",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.customer_id} ~ {self.other_id} ({self.score:.2f})"
+
+
+class CustomerMerge(models.Model):
+    """One customer merged into another, with everything needed to take it back."""
+
+    survivor = models.ForeignKey(
+        "customers.Customer",
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("kept customer"),
+    )
+    merged_id = models.BigIntegerField(_("merged customer id"))
+    merged_name = models.CharField(_("merged customer"), max_length=200)
+    # The merged customer as it was (profile, phones, emails, addresses, tags).
+    merged_snapshot = models.JSONField(default=dict)
+    # The kept customer's values that the merge changed, before it changed them.
+    survivor_before = models.JSONField(default=dict)
+    # Model label → ids of the records moved from the merged customer to the kept one.
+    moved = models.JSONField(default=dict)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    review = models.ForeignKey(
+        DuplicateReview, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    job = models.ForeignKey(
+        ImportJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="merges"
+    )
+    at = models.DateTimeField(_("merged at"), auto_now_add=True)
+    undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("merge")
+        verbose_name_plural = _("merges")
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.merged_name} → {self.survivor_id}"

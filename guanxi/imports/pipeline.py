@@ -1,0 +1,196 @@
+"""Running an import: rows read in chunks, each chunk prepared and written set-based.
+
+All or nothing (the default): one transaction for the whole file; a failure or a killed
+process leaves nothing behind. Resumable: one transaction per chunk, which also moves the
+job's `rows_committed` mark, so a re-run continues after the last chunk that committed, and
+a killed process leaves no row that the job does not account for. A dry run does all the
+work in a transaction that is rolled back, keeping only the counts and the problems.
+"""
+
+import itertools
+from collections.abc import Callable
+
+from django.db import transaction
+from django.utils import timezone
+
+from guanxi.core.bulk import Inserter
+from guanxi.core.context import channel
+from guanxi.customers.services.fields import active_definitions
+
+from . import progress as live
+from .choices import ImportKind, ImportStatus, ReviewSource
+from .importers.base import Importer, Issue, Prepared
+from .models import DuplicateReview, ImportIssue, ImportJob, ImportRecord
+from .readers import open_table
+
+CHUNK = 5000
+MAX_DRY_RUN_ISSUES = 50_000  # problems kept from a dry run (the counts cover every row)
+
+
+class _Rollback(Exception):
+    pass
+
+
+def importer_for(job: ImportJob, actor) -> Importer:
+    from .importers import IMPORTERS
+
+    definitions = active_definitions() if job.kind == ImportKind.CUSTOMERS else {}
+    return IMPORTERS[job.kind](job, actor=actor, definitions=definitions)
+
+
+def table_of(job: ImportJob):
+    return open_table(
+        job.file.path, encoding=job.encoding, delimiter=job.delimiter, sheet=job.sheet
+    )
+
+
+def _chunks(rows, size):
+    iterator = iter(rows)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+def _add(counts: dict, more: dict) -> None:
+    for key, n in more.items():
+        counts[key] = counts.get(key, 0) + n
+
+
+def run(
+    job: ImportJob,
+    *,
+    actor,
+    dry_run: bool = False,
+    on_progress: Callable[[int, dict], None] | None = None,
+) -> dict:
+    """Import the job's file; returns the counts (created, updated, merged, skipped, failed,
+    review). Raises what a chunk raised, after rolling back what that transaction held."""
+    importer = importer_for(job, actor)
+    table = table_of(job)
+    counts: dict = {}
+    kept_issues: list[Issue] = []
+    state = {"done": 0}
+
+    def report():
+        live.write(job.pk, rows_done=state["done"], rows_total=job.rows_total, counts=counts)
+        if on_progress:
+            on_progress(state["done"], counts)
+
+    def handle(chunk):
+        prepared = [importer.prepare(row) for row in chunk]
+        outcome = importer.write(prepared, dry_run=dry_run)
+        issues = [i for p in prepared for i in p.issues] + outcome.issues
+        _add(counts, outcome.counts)
+        state["done"] += len(chunk)
+        if dry_run:
+            room = MAX_DRY_RUN_ISSUES - len(kept_issues)
+            kept_issues.extend(issues[: max(room, 0)])
+        else:
+            _save(job, issues, outcome)
+        return prepared, outcome
+
+    with channel("import"):
+        if job.resumable and not dry_run:
+            _run_resumable(job, table, handle, counts, state, report)
+        else:
+            try:
+                with transaction.atomic():
+                    if not dry_run:
+                        ImportIssue.objects.filter(job=job).delete()
+                    for chunk in _chunks(table.rows(), CHUNK):
+                        handle(chunk)
+                        report()
+                    if dry_run:
+                        raise _Rollback
+                    _finish(job, counts, state["done"])
+            except _Rollback:
+                ImportIssue.objects.filter(job=job).delete()
+                _insert_issues(job, kept_issues)
+                job.counts = {**counts, "dry_run": True}
+                job.rows_total = state["done"]
+                job.save(update_fields=["counts", "rows_total", "updated_at"])
+    live.clear(job.pk)
+    return counts
+
+
+def _run_resumable(job, table, handle, counts, state, report):
+    """Chunks committed one by one; the job's mark moves in the same transaction."""
+    counts.update(job.counts or {})
+    skip = job.rows_committed
+    rows = table.rows()
+    for _row in itertools.islice(rows, skip):
+        pass
+    state["done"] = skip
+    for chunk in _chunks(rows, CHUNK):
+        with transaction.atomic():
+            handle(chunk)
+            ImportJob.objects.filter(pk=job.pk).update(
+                rows_committed=state["done"],
+                rows_done=state["done"],
+                counts=dict(counts),
+                heartbeat_at=timezone.now(),
+            )
+        report()
+    with transaction.atomic():
+        _finish(job, counts, state["done"])
+
+
+def _finish(job: ImportJob, counts: dict, done: int) -> None:
+    now = timezone.now()
+    job.status = ImportStatus.COMPLETED
+    job.counts = counts
+    job.rows_done = done
+    job.rows_committed = done
+    job.rows_total = done
+    job.finished_at = now
+    job.heartbeat_at = now
+    job.error = ""
+    job.save(
+        update_fields=[
+            "status", "counts", "rows_done", "rows_committed", "rows_total", "finished_at",
+            "heartbeat_at", "error", "updated_at",
+        ]
+    )  # fmt: skip
+
+
+ISSUE_COLUMNS = ["job", "row", "column", "field", "value", "message", "severity"]
+RECORD_COLUMNS = ["job", "row", "model", "object_id", "action", "before"]
+REVIEW_COLUMNS = ["customer", "other", "score", "explanation", "source", "job", "status",
+                  "created_at"]  # fmt: skip
+
+
+def _insert_issues(job: ImportJob, issues: list[Issue]) -> None:
+    Inserter(ImportIssue, ISSUE_COLUMNS).insert(
+        (job.pk, i.row, i.column[:200], i.field[:100], i.value[:500], i.message[:500], i.severity)
+        for i in issues
+    )
+
+
+def _save(job: ImportJob, issues: list[Issue], outcome) -> None:
+    _insert_issues(job, issues)
+    Inserter(ImportRecord, RECORD_COLUMNS).insert(
+        (job.pk, row, model, pk, action, before)
+        for row, model, pk, action, before in outcome.records
+    )
+    if outcome.reviews:
+        now = timezone.now()
+        Inserter(DuplicateReview, REVIEW_COLUMNS).insert(
+            (a, b, score, why, ReviewSource.IMPORT, job.pk, "open", now)
+            for a, b, score, why in outcome.reviews
+        )
+
+
+def preview(job: ImportJob, *, actor, rows: int = 20) -> tuple[list[Prepared], dict]:
+    """The first rows as they would be stored, with their problems and what would happen to
+    each (created, merged, duplicate of …), found by writing them and rolling back."""
+    importer = importer_for(job, actor)
+    sample = table_of(job).sample(rows)
+    prepared = [importer.prepare(row) for row in sample]
+    outcomes: dict = {}
+    try:
+        with channel("import"), transaction.atomic():
+            outcome = importer.write(prepared, dry_run=True)
+            outcomes = {"by_row": outcome.outcomes, "issues": outcome.issues}
+            raise _Rollback
+    except _Rollback:
+        pass
+    return prepared, outcomes
