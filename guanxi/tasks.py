@@ -13,7 +13,7 @@ def send_task_reminders() -> int:
 
 @task()
 def run_import(job_id: int) -> dict:
-    """Run a queued import (uploaded in the UI or through the API)."""
+    """Run a queued import, or its check (uploaded in the UI or through the API)."""
     from guanxi.imports.models import ImportJob
     from guanxi.imports.services import import_job_run
 

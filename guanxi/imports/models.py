@@ -47,6 +47,11 @@ class ImportJob(TimestampedModel):
     on_duplicate = models.CharField(
         _("duplicates"), max_length=8, choices=OnDuplicate.choices, default=OnDuplicate.MERGE
     )
+    dry_run = models.BooleanField(
+        _("check only"),
+        default=False,
+        help_text=_("The queued or running pass only checks the rows; it writes nothing."),
+    )
     resumable = models.BooleanField(
         _("resumable"),
         default=False,

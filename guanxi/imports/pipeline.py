@@ -9,6 +9,7 @@ work in a transaction that is rolled back, keeping only the counts and the probl
 
 import itertools
 from collections.abc import Callable
+from dataclasses import asdict
 
 from django.db import transaction
 from django.utils import timezone
@@ -19,7 +20,7 @@ from guanxi.customers.services.fields import active_definitions
 
 from . import progress as live
 from .choices import ImportKind, ImportStatus, ReviewSource
-from .importers.base import Importer, Issue, Prepared
+from .importers.base import Importer, Issue
 from .models import DuplicateReview, ImportIssue, ImportJob, ImportRecord
 from .readers import open_table
 
@@ -179,18 +180,33 @@ def _save(job: ImportJob, issues: list[Issue], outcome) -> None:
         )
 
 
-def preview(job: ImportJob, *, actor, rows: int = 20) -> tuple[list[Prepared], dict]:
+def preview(job: ImportJob, *, actor, rows: int = 20) -> dict:
     """The first rows as they would be stored, with their problems and what would happen to
-    each (created, merged, duplicate of …), found by writing them and rolling back."""
+    each (created, merged into #…, same as row …, skipped), found by writing them in a
+    transaction that is rolled back."""
     importer = importer_for(job, actor)
     sample = table_of(job).sample(rows)
     prepared = [importer.prepare(row) for row in sample]
-    outcomes: dict = {}
+    outcome = None
     try:
         with channel("import"), transaction.atomic():
             outcome = importer.write(prepared, dry_run=True)
-            outcomes = {"by_row": outcome.outcomes, "issues": outcome.issues}
             raise _Rollback
     except _Rollback:
         pass
-    return prepared, outcomes
+    extra: dict[int, list[Issue]] = {}
+    for issue in outcome.issues if outcome else ():
+        extra.setdefault(issue.row, []).append(issue)
+    shown = []
+    for p in prepared:
+        issues = p.issues + extra.get(p.row, [])
+        shown.append(
+            {
+                "row": p.row,
+                "values": importer.display(p),
+                "issues": [asdict(i) for i in issues],
+                "outcome": (outcome.outcomes.get(p.row) if outcome else None)
+                or {"action": "failed"},
+            }
+        )
+    return {"missing": importer.missing_required(), "rows": shown}

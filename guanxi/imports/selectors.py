@@ -9,11 +9,12 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from guanxi.accounts import access
-from guanxi.core.errors import NotFound
+from guanxi.core.errors import NotFound, ValidationFailed
 
 from . import progress as live
-from .choices import ImportStatus, Severity
-from .models import ImportIssue, ImportJob
+from .choices import ImportKind, ImportStatus, Severity
+from .fields import fields_for
+from .models import ImportIssue, ImportJob, SavedMapping
 from .pipeline import table_of
 
 INTERRUPTED_AFTER = 300  # seconds without progress before a running import counts as stopped
@@ -57,6 +58,38 @@ def job_progress(job: ImportJob) -> dict:
         "percent": round(100 * done / total) if total else (100 if job.finished_at else 0),
         "counts": (seen or {}).get("counts") or job.counts or {},
     }
+
+
+def import_fields(*, kind: str) -> list[dict]:
+    """What the columns of a file of `kind` can be imported as."""
+    from guanxi.customers.selectors import custom_field_definitions
+
+    if kind not in ImportKind.values:
+        raise ValidationFailed(
+            errors={"kind": [_("Choose one of: %(v)s.") % {"v": ", ".join(ImportKind.values)}]}
+        )
+    definitions = custom_field_definitions() if kind == ImportKind.CUSTOMERS else ()
+    return [
+        {"key": f.key, "label": str(f.label), "required": f.required, "multi": f.multi}
+        for f in fields_for(kind, definitions)
+    ]
+
+
+def saved_mappings(*, actor, kind: str | None = None) -> QuerySet[SavedMapping]:
+    if not access.can(actor, "import.run"):
+        return SavedMapping.objects.none()
+    qs = SavedMapping.objects.all()
+    return qs.filter(kind=kind) if kind else qs
+
+
+def column_samples(*, job: ImportJob, n: int = 3) -> list[list[str]]:
+    """A few values of each column, for choosing what it is."""
+    samples: list[list[str]] = [[] for _h in job.headers]
+    for row in table_of(job).sample(50):
+        for i, cell in enumerate(row.cells[: len(samples)]):
+            if cell.strip() and len(samples[i]) < n and cell not in samples[i]:
+                samples[i].append(cell[:80])
+    return samples
 
 
 def job_issues(*, job: ImportJob, severity: str | None = None) -> QuerySet[ImportIssue]:

@@ -241,15 +241,17 @@ def _check_ready(job: ImportJob) -> None:
         )
 
 
-def import_job_start(*, actor, job: ImportJob) -> ImportJob:
-    """Queue the import for the background worker (it runs `import_job_run`)."""
+def import_job_start(*, actor, job: ImportJob, dry_run: bool = False) -> ImportJob:
+    """Queue the import (or, with `dry_run`, a check of every row that writes nothing) for
+    the background worker, which runs `import_job_run`."""
     _require_job(actor, job)
     if job.status not in (ImportStatus.ANALYSED, ImportStatus.FAILED) and not _interrupted(job):
         raise Conflict(_("This import is already queued, running or finished."))
     _check_ready(job)
     job.status = ImportStatus.QUEUED
+    job.dry_run = dry_run
     job.error = ""
-    job.save(update_fields=["status", "error", "updated_at"])
+    job.save(update_fields=["status", "dry_run", "error", "updated_at"])
     from guanxi.tasks import run_import
 
     transaction.on_commit(lambda: run_import.enqueue(job.pk))
@@ -262,31 +264,40 @@ def _interrupted(job: ImportJob) -> bool:
     return job_state(job) == "interrupted"
 
 
-def import_job_run(*, job: ImportJob, dry_run: bool = False, on_progress=None) -> ImportJob:
+def import_job_run(*, job: ImportJob, dry_run: bool | None = None, on_progress=None) -> ImportJob:
     """Run the import now, in this process (the worker's task, the CLI). The actor is the
-    person who uploaded it; their access rules apply to every row."""
+    person who uploaded it; their access rules apply to every row. A dry run checks every
+    row, writes nothing and leaves the job ready to import."""
+    dry_run = job.dry_run if dry_run is None else dry_run
     actor = job.created_by
     if actor is None or not access.can(actor, "import.run"):
         raise PermissionDenied(_("The person who uploaded this file may no longer import."))
     _check_ready(job)
-    if not dry_run:
-        job.status = ImportStatus.RUNNING
-        job.started_at = job.started_at or timezone.now()
-        job.heartbeat_at = timezone.now()
-        job.error = ""
-        job.save(update_fields=["status", "started_at", "heartbeat_at", "error", "updated_at"])
+    previous = job.status
+    job.status = ImportStatus.RUNNING
+    job.dry_run = dry_run
+    job.started_at = job.started_at if dry_run else (job.started_at or timezone.now())
+    job.heartbeat_at = timezone.now()
+    job.error = ""
+    job.save(
+        update_fields=["status", "dry_run", "started_at", "heartbeat_at", "error", "updated_at"]
+    )
     try:
         pipeline.run(job, actor=actor, dry_run=dry_run, on_progress=on_progress)
     except Exception as e:
         live.clear(job.pk)
-        if not dry_run:
-            job.refresh_from_db()
-            job.status = ImportStatus.FAILED
-            job.error = str(e)[:2000] or e.__class__.__name__
-            job.finished_at = timezone.now()
-            job.save(update_fields=["status", "error", "finished_at", "updated_at"])
+        job.refresh_from_db()
+        job.status = ImportStatus.ANALYSED if dry_run else ImportStatus.FAILED
+        job.error = str(e)[:2000] or e.__class__.__name__
+        job.finished_at = None if dry_run else timezone.now()
+        job.dry_run = False
+        job.save(update_fields=["status", "error", "finished_at", "dry_run", "updated_at"])
         raise
     job.refresh_from_db()
+    if dry_run:
+        job.status = ImportStatus.ANALYSED if previous != ImportStatus.FAILED else previous
+        job.dry_run = False
+        job.save(update_fields=["status", "dry_run", "updated_at"])
     return job
 
 

@@ -44,11 +44,12 @@ class Outcome:
     records: list[tuple] = field(default_factory=list)  # (row, model, object_id, action, before)
     issues: list[Issue] = field(default_factory=list)
     reviews: list[tuple] = field(default_factory=list)  # (customer_id, other_id, score, why)
-    # Per row: the record it went to and what happened (for the preview).
-    outcomes: dict[int, tuple[str, int | None]] = field(default_factory=dict)
+    # Per row: what happened to it and where it went (for the preview).
+    outcomes: dict[int, dict] = field(default_factory=dict)
 
     def add(self, key: str, n: int = 1) -> None:
-        self.counts[key] = self.counts.get(key, 0) + n
+        if n:
+            self.counts[key] = self.counts.get(key, 0) + n
 
 
 class Importer:
@@ -136,3 +137,7 @@ class Importer:
 
     def write(self, chunk: list[Prepared], *, dry_run: bool) -> Outcome:
         raise NotImplementedError
+
+    def display(self, p: Prepared) -> dict[str, str]:
+        """The row's values as they will be stored, by field key (for the preview)."""
+        return {k: str(val) for k, val in p.values.items()}

@@ -169,6 +169,40 @@ class CustomerImporter(Importer):
             custom[key] = text
         return custom
 
+    def display(self, p: Prepared) -> dict[str, str]:
+        """The row as it will be stored, field by field, for the preview."""
+        item = p.item
+        if item is None:
+            return {
+                k: ", ".join(map(str, val)) if isinstance(val, list) else str(val)
+                for k, val in p.values.items()
+                if k not in ("addresses", "custom_fields")
+            }
+        shown = {}
+        for key, value in item.profile.items():
+            if value in (None, ""):
+                continue
+            reader = CHOICES.get(key)
+            if reader is not None:
+                value = dict(reader.choices.choices).get(value, value)
+            shown[key] = str(value.isoformat() if hasattr(value, "isoformat") else value)
+        if item.phones:
+            shown["phones"] = ", ".join(normalize_phone(n)[0] for n, _e in item.phones)
+        if item.emails:
+            shown["emails"] = ", ".join(item.emails)
+        for address in item.addresses[:1]:
+            for key in ADDRESS:
+                if address.get(key):
+                    shown[key] = address[key]
+        if item.tags:
+            shown["tags"] = ", ".join(item.tags)
+        if item.owner_id:
+            user = next((u for u in (self._users or {}).values() if u.pk == item.owner_id), None)
+            shown["owner"] = user.username if user else str(item.owner_id)
+        for key, value in item.custom.items():
+            shown[f"cf_{key}"] = str(value)
+        return shown
+
     # Writing ---------------------------------------------------------------------------------
 
     def write(self, chunk: list[Prepared], *, dry_run: bool) -> Outcome:
@@ -190,17 +224,18 @@ class CustomerImporter(Importer):
         creates: list[Prepared] = []
         merges: list[tuple[Prepared, object, list]] = []  # (row, target, why)
         reviews: list[tuple[Prepared, int, list]] = []
-        lead_of_key: dict[tuple, Prepared] = {}
+        # key → the record earlier rows of this chunk went to (a stored id or a row created)
+        lead_of_key: dict[tuple, object] = {}
         for p, row_keys in zip(good, keys, strict=True):
             target, why = self._db_match(found, row_keys)
             if target is None:
                 lead = next((lead_of_key[k] for k in row_keys if k in lead_of_key), None)
                 if lead is not None:
                     target, why = lead, [k[0] for k in row_keys if lead_of_key.get(k) is lead]
+            for k in row_keys:
+                lead_of_key.setdefault(k, p if target is None else target)
             if target is None:
                 creates.append(p)
-                for k in row_keys:
-                    lead_of_key.setdefault(k, p)
                 continue
             if isinstance(target, int) and target not in editable:
                 message = (
@@ -209,7 +244,7 @@ class CustomerImporter(Importer):
                     if target in visible
                     else _("Duplicate of a customer you cannot see; skipped.")
                 )
-                self._skip(out, p, why, message)
+                self._skip(out, p, why, message, target if target in visible else None)
                 continue
             merging = self.job.mode == ImportMode.UPSERT or (
                 self.job.on_duplicate == OnDuplicate.MERGE
@@ -220,8 +255,8 @@ class CustomerImporter(Importer):
                 creates.append(p)
                 reviews.append((p, target, why))
             else:
-                self._skip(out, p, why, self._duplicate_message(target, why) + " "
-                           + _("Skipped."))  # fmt: skip
+                message = self._duplicate_message(target, why) + " " + _("Skipped.")
+                self._skip(out, p, why, message, target)
 
         ids = customers_bulk_create(
             actor=self.actor,
@@ -232,7 +267,7 @@ class CustomerImporter(Importer):
         new_id = {id(p): pk for p, pk in zip(creates, ids, strict=True)}
         for p, pk in zip(creates, ids, strict=True):
             out.records.append((p.row, "customers.customer", pk, RecordAction.CREATED, None))
-            out.outcomes[p.row] = ("created", pk)
+            out.outcomes[p.row] = {"action": "created"}
         out.add("created", len(ids) - len(reviews))
 
         if merges:
@@ -250,7 +285,7 @@ class CustomerImporter(Importer):
             )
             first_row: dict[int, int] = {}
             for (p, _target, _why), (pk, _item) in zip(merges, updates, strict=True):
-                out.outcomes[p.row] = (str(action), pk)
+                out.outcomes[p.row] = {"action": str(action), **_ref(_target)}
                 if pk in undo and pk not in first_row:
                     first_row[pk] = p.row
             for pk, row in first_row.items():
@@ -262,7 +297,7 @@ class CustomerImporter(Importer):
             out.reviews.append(
                 (new_id[id(p)], other, 1.0, [{"field": w, "level": "exact"} for w in why])
             )
-            out.outcomes[p.row] = ("review", new_id[id(p)])
+            out.outcomes[p.row] = {"action": "review", **_ref(target)}
         out.add("review", len(reviews))
         return out
 
@@ -299,9 +334,9 @@ class CustomerImporter(Importer):
     def _key_label(kind: str):
         return {"phone": _("phone"), "email": _("email"), "external_id": _("external id")}[kind]
 
-    def _skip(self, out: Outcome, p: Prepared, why, message: str) -> None:
+    def _skip(self, out: Outcome, p: Prepared, why, message: str, target=None) -> None:
         out.add("skipped")
-        out.outcomes[p.row] = ("skipped", None)
+        out.outcomes[p.row] = {"action": "skipped", **_ref(target)}
         field = _KEY_FIELD[why[0]] if why else ""
         columns = self.columns.get(field, ())
         header = self.headers[columns[0]] if columns else ""
@@ -309,3 +344,12 @@ class CustomerImporter(Importer):
 
 
 _KEY_FIELD = {"phone": "phones", "email": "emails", "external_id": "external_id"}
+
+
+def _ref(target) -> dict:
+    """Where a row went, for the preview: a stored customer's id, or an earlier row."""
+    if isinstance(target, int):
+        return {"customer": target}
+    if isinstance(target, Prepared):
+        return {"same_as_row": target.row}
+    return {}

@@ -1,0 +1,17 @@
+"""Imports keep their files and progress in the data folder: give each test its own."""
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def data_dir(settings, tmp_path):
+    settings.DATA_DIR = tmp_path
+    settings.MEDIA_ROOT = tmp_path / "uploads"
+    return tmp_path
+
+
+@pytest.fixture
+def immediate_tasks(settings, django_capture_on_commit_callbacks):
+    """Background tasks run at once, when the transaction that queued them commits."""
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    return django_capture_on_commit_callbacks
