@@ -240,8 +240,8 @@ def detect_encoding(head: bytes) -> str:
     for bom, name in BOMS:
         if head.startswith(bom):
             return name
-    if _is_utf16_without_bom(head):
-        return "utf-16-le" if head[1:2] == b"\x00" else "utf-16-be"
+    if utf16 := _utf16_without_bom(head):
+        return utf16
     try:
         codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
         return "utf-8"
@@ -265,14 +265,17 @@ def detect_encoding(head: bytes) -> str:
     return "latin-1"
 
 
-def _is_utf16_without_bom(head: bytes) -> bool:
+def _utf16_without_bom(head: bytes) -> str:
+    """UTF-16 text has a zero in one byte of each ASCII character: which byte says the order."""
     sample = head[:4000]
     if len(sample) < 4:
-        return False
-    even, odd = sample[0::2], sample[1::2]
-    return (odd.count(0) > 0.3 * len(odd) and even.count(0) < 0.05 * len(even)) or (
-        even.count(0) > 0.3 * len(even) and odd.count(0) < 0.05 * len(odd)
-    )
+        return ""
+    even, odd = sample[0::2].count(0) / len(sample[0::2]), sample[1::2].count(0) / len(sample[1::2])
+    if odd > 0.3 and even < 0.05:
+        return "utf-16-le"
+    if even > 0.3 and odd < 0.05:
+        return "utf-16-be"
+    return ""
 
 
 def _looks_chinese(head: bytes) -> bool:

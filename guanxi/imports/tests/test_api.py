@@ -64,9 +64,10 @@ def test_preview_shows_rows_as_stored_with_problems_and_duplicates(client, rep):
     assert rows[5]["outcome"] == {"action": "merged", "same_as_row": 2}
     assert r.json()["columns"][1]["sample"][:2] == ["138 0013 8000", "+86-139-0013-9000"]
     # Nothing was written by looking.
-    assert Customer.objects.count() == 1 and not TimelineEvent.objects.filter(
-        data__import=job["id"]
-    ).exists()
+    assert (
+        Customer.objects.count() == 1
+        and not TimelineEvent.objects.filter(data__import=job["id"]).exists()
+    )
 
 
 def test_import_runs_in_the_background_and_reports(client, admin, immediate_tasks):
@@ -117,9 +118,7 @@ def test_undo_removes_what_the_import_created_and_restores_what_it_changed(
     assert client.post(f"imports/{job['id']}/undo").status_code == 409
 
 
-def test_undo_is_refused_when_imported_customers_have_new_records(
-    client, admin, immediate_tasks
-):
+def test_undo_is_refused_when_imported_customers_have_new_records(client, admin, immediate_tasks):
     from guanxi.interactions.services import interaction_log
 
     job = post_import(client, csv_bytes(ROWS)).json()

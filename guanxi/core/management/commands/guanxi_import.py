@@ -2,7 +2,6 @@
 `guanxi import list`: imports from the command line, with progress on stderr."""
 
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -130,7 +129,7 @@ class Command(GuanxiCommand):
         progress = None if options["quiet"] else self._progress(job, started)
         job = services.import_job_run(job=job, dry_run=options["dry_run"], on_progress=progress)
         if progress:
-            sys.stderr.write("\n")
+            self.stderr.write("")
         seconds = time.monotonic() - started
         self._report(job, seconds, dry_run=options["dry_run"])
         if options["failed_rows"]:
@@ -191,12 +190,13 @@ class Command(GuanxiCommand):
         def show(done, counts):
             rate = done / max(time.monotonic() - started, 1e-9)
             percent = f"{100 * done / total:5.1f}%" if total else ""
-            sys.stderr.write(
+            self.stderr.write(
                 f"\r  {percent} {done:,}/{total:,} "
                 + _("rows, %(rate)s per second") % {"rate": f"{rate:,.0f}"}
-                + "   "
+                + "   ",
+                ending="",
             )
-            sys.stderr.flush()
+            self.stderr.flush()
 
         return show
 

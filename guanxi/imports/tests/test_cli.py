@@ -1,0 +1,143 @@
+"""`guanxi import …` from the command line: dry run, report, failed rows, mapping files,
+all-or-nothing and resumable commits when something fails half-way, undo."""
+
+import json
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from guanxi.customers.models import Customer
+from guanxi.imports import pipeline
+from guanxi.imports.importers.customers import CustomerImporter
+from guanxi.imports.models import ImportJob, ImportRecord
+
+from .helpers import csv_bytes
+
+
+def run(*args):
+    out, err = StringIO(), StringIO()
+    call_command("guanxi_import", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def people(n: int, *, start: int = 0):
+    rows = [["姓名", "手机", "邮箱"]]
+    for i in range(start, start + n):
+        rows.append([f"客户{i:05d}", f"139{i:08d}", f"c{i}@example.com"])
+    return rows
+
+
+@pytest.fixture
+def file(tmp_path):
+    def make(rows, name="customers.csv", **kw):
+        path = tmp_path / name
+        path.write_bytes(csv_bytes(rows, **kw))
+        return str(path)
+
+    return make
+
+
+def test_dry_run_reports_and_writes_nothing(admin, file):
+    rows = [*people(3), ["坏行", "12345", "x@"]]
+    out, _err = run("customers", file(rows, encoding="gb18030"), "--dry-run")
+    assert "gb18030" in out and "姓名 →" in out
+    assert "Dry run" in out and "created 3" in out and "failed 1" in out
+    assert "row 5 [手机] “12345”" in out
+    assert Customer.objects.count() == 0
+
+
+def test_import_prints_counts_writes_failed_rows_and_can_be_undone(admin, file, tmp_path):
+    rows = [*people(3), ["坏行", "1.38E+10", ""]]
+    failed = tmp_path / "failed.csv"
+    out, err = run("customers", file(rows), "--failed-rows", str(failed))
+    assert "created 3" in out and "failed 1" in out and "100.0%" in err
+    assert Customer.objects.count() == 3
+    text = failed.read_text(encoding="utf-8-sig")
+    assert text.splitlines()[1].startswith("坏行,1.38E+10,,")
+    job = ImportJob.objects.get()
+    out, _err = run("undo", str(job.pk))
+    assert Customer.objects.count() == 0
+    listing, _err = run("list")
+    assert listing.split("\t")[3] == "undone"
+
+
+def test_a_mapping_file_by_header_and_a_saved_mapping(admin, file, tmp_path):
+    rows = [["客户", "联系方式", "备注栏"], ["赵六", "13700137000", "老朋友"]]
+    mapping = tmp_path / "map.json"
+    mapping.write_text(json.dumps({"客户": "name", "联系方式": "phones", "备注栏": "notes"}))
+    run("customers", file(rows), "--mapping", str(mapping), "--save-mapping", "老表")
+    assert Customer.objects.get().notes == "老朋友"
+    run("customers", file([rows[0], ["钱七", "13700137001", "新朋友"]], name="b.csv"),
+        "--saved-mapping", "老表")  # fmt: skip
+    assert Customer.objects.get(name="钱七").notes == "新朋友"
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--mapping", "/nonexistent.json"], "mapping"),
+        (["--saved-mapping", "nope"], "saved_mapping"),
+        (["--as", "nobody"], "as"),
+    ],
+)
+def test_bad_options_name_the_problem_and_exit_2(admin, file, args, needle):
+    err = StringIO()
+    with pytest.raises(SystemExit) as exit_info:
+        call_command("guanxi_import", "customers", file(people(1)), *args, stderr=err)
+    assert exit_info.value.code == 2 and f"error: {needle}" in err.getvalue()
+    assert Customer.objects.count() == 0
+
+
+def test_a_missing_file_exits_2(admin):
+    err = StringIO()
+    with pytest.raises(SystemExit):
+        call_command("guanxi_import", "customers", "/no/such.csv", stderr=err)
+    assert "error: file" in err.getvalue()
+
+
+def _fail_on_chunk(monkeypatch, n: int):
+    """Make the n-th chunk of every run fail half-way through its writes."""
+    real = CustomerImporter.write
+    seen = {"chunks": 0}
+
+    def write(self, chunk, *, dry_run):
+        seen["chunks"] += 1
+        outcome = real(self, chunk, dry_run=dry_run)
+        if seen["chunks"] == n:
+            raise RuntimeError("disk on fire")
+        return outcome
+
+    monkeypatch.setattr(CustomerImporter, "write", write)
+    return seen
+
+
+def test_all_or_nothing_leaves_nothing_when_it_fails_half_way(admin, file, monkeypatch):
+    monkeypatch.setattr(pipeline, "CHUNK", 4)
+    _fail_on_chunk(monkeypatch, 3)
+    with pytest.raises(RuntimeError):
+        run("customers", file(people(20)))
+    assert Customer.objects.count() == 0 and not ImportRecord.objects.exists()
+    job = ImportJob.objects.get()
+    assert job.status == "failed" and "disk on fire" in job.error
+
+
+def test_resumable_keeps_the_chunks_that_committed_and_a_rerun_continues(
+    admin, file, monkeypatch
+):
+    monkeypatch.setattr(pipeline, "CHUNK", 4)
+    seen = _fail_on_chunk(monkeypatch, 3)
+    path = file(people(20))
+    with pytest.raises(RuntimeError):
+        run("customers", path, "--resumable")
+    job = ImportJob.objects.get()
+    assert job.rows_committed == 8 and job.status == "failed"
+    # Every row written is accounted for by the job, and only those.
+    assert Customer.objects.count() == 8 == ImportRecord.objects.filter(job=job).count()
+    seen["chunks"] = -100  # no more failures
+    out, _err = run("customers", path, "--resumable")
+    assert "Continuing import" in out and "after row 8" in out
+    job.refresh_from_db()
+    assert job.status == "completed" and job.counts == {"created": 20}
+    assert Customer.objects.count() == 20
+    assert Customer.objects.values("name").distinct().count() == 20
