@@ -7,9 +7,11 @@ Each raises ValueError with a message meant for the person who typed the value.
 import re
 import unicodedata
 from datetime import date
+from functools import lru_cache
 from decimal import Decimal, InvalidOperation
 
 import phonenumbers
+from phonenumbers import PhoneMetadata
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
@@ -46,7 +48,33 @@ SURNAME_READINGS = {
 
 def fold(text: str) -> str:
     """Full-width to half-width (NFKC), collapsed whitespace, trimmed."""
-    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text or "")).strip()
+    if not text:
+        return ""
+    if not text.isascii():  # NFKC leaves ASCII as it is
+        text = unicodedata.normalize("NFKC", text)
+    return " ".join(text.split())
+
+
+# Chinese mobile numbers, the bulk of what is typed and imported, are checked against
+# libphonenumber's own pattern for them without a full parse (same answer, a tenth the time).
+_CN_MOBILE = re.compile(
+    PhoneMetadata.metadata_for_region("CN").mobile.national_number_pattern + r"\Z"
+)
+_PLAIN_DIGITS = re.compile(r"\+?[\d \-]+\Z")
+
+
+def _cn_mobile_fast(text: str) -> str | None:
+    """E.164 of a plainly written Chinese mobile number, or None to take the long way."""
+    if not _PLAIN_DIGITS.match(text):
+        return None
+    digits = text.replace(" ", "").replace("-", "").lstrip("+")
+    if len(digits) == 13 and digits.startswith("86"):
+        digits = digits[2:]
+    elif len(digits) == 15 and digits.startswith("0086") and not text.startswith("+"):
+        digits = digits[4:]
+    elif len(digits) != 11 or text.startswith("+"):
+        return None
+    return "+86" + digits if _CN_MOBILE.match(digits) else None
 
 
 def normalize_phone(raw: str, region: str | None = None) -> tuple[str, str]:
@@ -58,9 +86,16 @@ def normalize_phone(raw: str, region: str | None = None) -> tuple[str, str]:
     text = fold(raw)
     if not text:
         raise ValueError(_("Enter a phone number."))
+    region = region or settings.GUANXI_DEFAULT_REGION
+    if region == "CN" and (fast := _cn_mobile_fast(text)):
+        return fast, ""
+    return _normalize_phone_parsed(text, raw, region)
+
+
+def _normalize_phone_parsed(text: str, raw: str, region: str) -> tuple[str, str]:
+    """The general case, through libphonenumber."""
     # "010-12345678转123" / "分机 123": the Chinese ways of writing an extension.
     text = re.sub(r"\s*(?:转|分机)\s*", " ext. ", text)
-    region = region or settings.GUANXI_DEFAULT_REGION
     candidates = [text]
     digits = re.sub(r"\D", "", text)
     if not text.startswith("+") and digits:
@@ -79,6 +114,8 @@ def normalize_phone(raw: str, region: str | None = None) -> tuple[str, str]:
 def phone_search_forms(e164: str) -> list[str]:
     """The digit strings a person might search a number by: with and without country code."""
     digits = e164.lstrip("+")
+    if len(e164) == 14 and e164.startswith("+861"):  # a Chinese mobile: 86 + 11 digits
+        return [digits[2:], digits]
     try:
         national = str(phonenumbers.parse(e164).national_number)
     except phonenumbers.NumberParseException:
@@ -103,6 +140,7 @@ def _strip_accents(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
+@lru_cache(maxsize=200_000)
 def name_keys(name: str) -> tuple[str, str]:
     """(full pinyin, initials): 张三 → ("zhangsan", "zs"), John Smith → ("johnsmith", "js")."""
     text = fold(name).lower()

@@ -24,6 +24,7 @@ from guanxi.interactions.models import TimelineEvent
 from ..choices import Stage
 from ..cleaning import build_search_text, name_keys
 from ..models import Address, Contact, Customer, CustomerEmail, CustomerPhone, StageChange
+from ..search_index import writing_many
 from .fields import (
     AUDITED,
     _clean_addresses,
@@ -205,7 +206,9 @@ def customers_bulk_create(
                 (now, actor_id, AuditAction.CREATE, channel, "customers.customer", str(pk),
                  profile["name"][:200], pk, _audit_values(profile | {"stage": stage}, c, owner_id))
             )  # fmt: skip
-        Inserter(Customer, CUSTOMER_COLUMNS).insert(customer_rows)
+        with writing_many(connection) as index:
+            Inserter(Customer, CUSTOMER_COLUMNS).insert(customer_rows)
+            index.added(ids)
         Inserter(CustomerPhone, ["customer", "number", "extension", "label", "position"]).insert(
             phone_rows
         )
@@ -257,7 +260,7 @@ def _insert_tags(pairs: list[tuple[int, str]], existing: set | None = None) -> l
 def _current(ids: list[int]) -> dict[int, dict]:
     """The stored state of customers, read set-based: profile, phones, emails, tags, addresses."""
     state = {}
-    fields = ["pk", "owner_id", "name", "stage", "custom_fields", *MERGEABLE]
+    fields = ["pk", "owner_id", "name", "stage", "custom_fields", "search_text", *MERGEABLE]
     for start in range(0, len(ids), BATCH):
         part = ids[start : start + BATCH]
         for row in Customer.objects.filter(pk__in=part).values(*fields):
@@ -438,6 +441,7 @@ def _write_merged(ids: list[int], rows: dict[int, dict], now) -> None:
 
 
 def _write_merged_batch(ids: list[int], rows: dict[int, dict], now) -> None:
+    old_text: dict[int, str] = {}
     contacts: dict[int, list[str]] = {}
     for cid, name in Contact.objects.filter(customer_id__in=ids).values_list("customer_id", "name"):
         contacts.setdefault(cid, []).append(name)
@@ -461,8 +465,12 @@ def _write_merged_batch(ids: list[int], rows: dict[int, dict], now) -> None:
         )
         values = [f.get_db_prep_save(s[f.name], connection) for f in fields]
         batch.append((*values, pinyin, initials, search_text, now, pk))
-    with connection.cursor() as cursor:
+        if search_text != s["search_text"]:
+            old_text[pk] = s["search_text"]
+            s["search_text"] = search_text
+    with writing_many(connection) as index, connection.cursor() as cursor:
         cursor.executemany(sql, batch)
+        index.replaced(old_text)
 
 
 def customers_bulk_revert(*, actor, changes: dict[int, dict]) -> list[int]:

@@ -139,3 +139,29 @@ def test_custom_values_are_cleaned_by_type():
     with pytest.raises(ValueError):
         clean_custom_value(required, " ")
     assert clean_custom_value(_definition(field_type="text"), "") is None
+
+
+def test_the_fast_way_for_chinese_mobiles_agrees_with_libphonenumber():
+    """normalize_phone answers plainly written Chinese mobiles without a full parse; for
+    every form and prefix it must give what the full parse gives (or fall back to it)."""
+    import random
+
+    from guanxi.customers.cleaning import _normalize_phone_parsed
+
+    rng = random.Random(7)
+    forms = [
+        "{n}", "{a} {b} {c}", "{a}-{b}-{c}", "+86{n}", "+86 {a} {b} {c}", "86{n}", "0086{n}",
+        "0086 {n}", "+86-{a}-{b}-{c}", "+{n}", "8 6{n}",
+    ]  # fmt: skip
+    for _ in range(3000):
+        n = "1" + "".join(rng.choice("0123456789") for _ in range(10))
+        text = rng.choice(forms).format(n=n, a=n[:3], b=n[3:7], c=n[7:])
+        try:
+            slow = _normalize_phone_parsed(text, text, "CN")
+        except ValueError:
+            slow = None
+        try:
+            fast = normalize_phone(text)
+        except ValueError:
+            fast = None
+        assert fast == slow, text

@@ -12,6 +12,9 @@ from ..fields import fields_for
 from ..readers import Row
 
 
+_ESCAPED = {"=", "+", "-", "@"}
+
+
 @dataclass(slots=True)
 class Issue:
     row: int
@@ -75,9 +78,12 @@ class Importer:
     def cells(self, row: Row, key: str) -> list[tuple[int, str]]:
         """(column, text) of the non-empty cells mapped to `key`."""
         out = []
+        cells = row.cells
         for i in self.columns.get(key, ()):
-            value = row.cells[i].strip() if i < len(row.cells) else ""
+            value = cells[i].strip()
             if value:
+                if value[0] == "'" and value[1:2] in _ESCAPED:
+                    value = value[1:]  # the apostrophe our exports put before = + - @
                 out.append((i, value))
         return out
 

@@ -79,15 +79,25 @@ class CustomerImporter(Importer):
 
     # Reading ---------------------------------------------------------------------------------
 
+    def __init__(self, job, **kwargs):
+        super().__init__(job, **kwargs)
+        mapped = self.columns
+        # Only the fields some column is mapped to are looked at, row after row.
+        self.text_keys = [k for k in TEXT if k in mapped]
+        self.choice_keys = [(k, r) for k, r in CHOICES.items() if k in mapped]
+        self.address_keys = [k for k in ADDRESS if k in mapped]
+        self.custom_keys = [(k, d) for k, d in self.definitions.items() if f"cf_{k}" in mapped]
+
     def prepare(self, row) -> Prepared:
         p = Prepared(row.number)
-        self.cell_notes(p, row)
+        if row.notes:
+            self.cell_notes(p, row)
         data: dict = {}
-        for key in TEXT:
+        for key in self.text_keys:
             _col, text = self.cell(row, key)
             if text:
                 data[key] = v.text(text) if key not in ("business_scope", "notes") else text
-        for key, reader in CHOICES.items():
+        for key, reader in self.choice_keys:
             value = self.convert(p, row, key, reader)
             if value:
                 data[key] = value
@@ -97,9 +107,10 @@ class CustomerImporter(Importer):
             data["external_id"] = external
         data["phones"] = self._phones(p, row)
         data["emails"] = self._emails(p, row)
-        address = {k: v.text(self.cell(row, k)[1]) for k in ADDRESS if k in self.columns}
-        if any(address.get(k) for k in ("province", "city", "district", "street")):
-            data["addresses"] = [{**address, "is_primary": True}]
+        if self.address_keys:
+            address = {k: v.text(self.cell(row, k)[1]) for k in self.address_keys}
+            if any(address.get(k) for k in ("province", "city", "district", "street")):
+                data["addresses"] = [{**address, "is_primary": True}]
         tags = [t for _c, text in self.cells(row, "tags") for t in v.many(text, tags=True)]
         if tags:
             data["tags"] = tags
@@ -137,11 +148,11 @@ class CustomerImporter(Importer):
             for part in v.many(text):
                 try:
                     part = v.digits_text(part) if "e" in part.lower() else part
-                    normalize_phone(part)
+                    number, extension = normalize_phone(part)
                 except ValueError as e:
                     self.issue(p, col, "phones", part, e)
                     continue
-                phones.append(part)
+                phones.append(f"{number} ext. {extension}" if extension else number)
         return phones
 
     def _emails(self, p: Prepared, row) -> list[str]:
@@ -156,7 +167,7 @@ class CustomerImporter(Importer):
 
     def _custom(self, p: Prepared, row) -> dict:
         custom = {}
-        for key, definition in self.definitions.items():
+        for key, definition in self.custom_keys:
             col, text = self.cell(row, f"cf_{key}")
             if not text:
                 continue
@@ -187,7 +198,7 @@ class CustomerImporter(Importer):
                 value = dict(reader.choices.choices).get(value, value)
             shown[key] = str(value.isoformat() if hasattr(value, "isoformat") else value)
         if item.phones:
-            shown["phones"] = ", ".join(normalize_phone(n)[0] for n, _e in item.phones)
+            shown["phones"] = ", ".join(n for n, _e in item.phones)
         if item.emails:
             shown["emails"] = ", ".join(item.emails)
         for address in item.addresses[:1]:
@@ -303,7 +314,7 @@ class CustomerImporter(Importer):
 
     @staticmethod
     def _keys(item) -> list[tuple[str, str]]:
-        keys = [("phone", normalize_phone(n)[0]) for n, _ext in item.phones]
+        keys = [("phone", number) for number, _ext in item.phones]
         keys += [("email", e) for e in item.emails]
         if item.profile.get("external_id"):
             keys.append(("external_id", item.profile["external_id"]))
