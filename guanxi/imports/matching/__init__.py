@@ -1,0 +1,60 @@
+"""Probabilistic record matching for de-duplication and linking (Fellegi–Sunter, as Splink).
+
+    from guanxi.imports.matching import Matcher, clusters
+
+    matcher = Matcher.default()                 # or Matcher().fit(records) to train by EM
+    pairs = matcher.find_duplicates(records)    # [ScoredPair(left, right, probability, …)]
+    for pair in pairs:
+        pair.decision                           # "same" (≥ high), "review" (≥ low)
+        pair.explanation                        # [Explanation("phone", …, "same number", 8.1)…]
+    groups = clusters(pairs, matcher.high)      # [[0, 17, 230], …] record indices
+
+Modules: `features` (one record → `Features`), `text` (names in pinyin, company cores,
+places), `table` (many features as numpy columns), `comparisons` (levels per field),
+`model` (m/u, EM, explanations, JSON), `blocking` (keys and candidate pairs), `matcher`
+(decisions and clusters). No database, no Django settings needed to import.
+"""
+
+from .blocking import (
+    MAX_BLOCK,
+    MAX_KEYS,
+    blocking_keys,
+    candidate_pairs,
+    candidate_pairs_between,
+)
+from .comparisons import COMPARISONS, compare_pairs
+from .features import Features, features
+from .matcher import (
+    DIFFERENT,
+    REVIEW,
+    SAME,
+    Matcher,
+    PairScores,
+    ScoredPair,
+    clusters,
+)
+from .model import Explanation, Model, weight_to_probability
+from .table import FeatureTable
+
+__all__ = [
+    "COMPARISONS",
+    "DIFFERENT",
+    "MAX_BLOCK",
+    "MAX_KEYS",
+    "REVIEW",
+    "SAME",
+    "Explanation",
+    "FeatureTable",
+    "Features",
+    "Matcher",
+    "Model",
+    "PairScores",
+    "ScoredPair",
+    "blocking_keys",
+    "candidate_pairs",
+    "candidate_pairs_between",
+    "clusters",
+    "compare_pairs",
+    "features",
+    "weight_to_probability",
+]

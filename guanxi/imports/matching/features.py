@@ -1,0 +1,201 @@
+"""What the comparisons need from one customer record, computed once per record.
+
+A record is a plain dict with any of: kind ("person" / "company"), name, company_name,
+phones (E.164 strings), emails (lower-case), external_id, id_number, birthday (date or
+ISO string), gender, province, city, district, street, postcode. Missing keys, None, NaN
+and "" all mean "not given".
+"""
+
+import math
+import re
+from datetime import date
+from functools import lru_cache
+
+from .text import (
+    city_key,
+    company_core,
+    district_key,
+    honorific_gender,
+    id_key,
+    is_cjk,
+    name_parts,
+    province_key,
+    street_key,
+)
+
+_BIRTHDAY = re.compile(r"(\d{4})\D{0,3}(\d{1,2})\D{0,3}(\d{1,2})")
+_GENDERS = {
+    "m": "m",
+    "male": "m",
+    "man": "m",
+    "男": "m",
+    "1": "m",
+    "f": "f",
+    "female": "f",
+    "woman": "f",
+    "女": "f",
+    "2": "f",
+}
+
+
+_SLOTS = (
+    "kind",
+    "name",
+    "pinyin",
+    "parts",
+    "sorted_name",
+    "initials",
+    "company",
+    "phones",
+    "emails",
+    "id_number",
+    "external_id",
+    "birthday",
+    "gender",
+    "province",
+    "city",
+    "district",
+    "street",
+    "postcode",
+)
+
+
+class Features:
+    """The normalised, comparable form of one record (see `features`).
+
+    Text fields are "" when not given, `phones` / `emails` / `parts` are tuples, `birthday`
+    is (year, month, day) or None.
+    """
+
+    __slots__ = _SLOTS
+
+    def __init__(self, **values):
+        for slot in _SLOTS:
+            setattr(self, slot, values.get(slot, ""))
+        for slot in ("parts", "phones", "emails"):
+            if not getattr(self, slot):
+                setattr(self, slot, ())
+        if not self.birthday:
+            self.birthday = None
+
+    def __repr__(self):
+        shown = ", ".join(f"{s}={getattr(self, s)!r}" for s in _SLOTS if getattr(self, s))
+        return f"Features({shown})"
+
+    def __eq__(self, other):
+        if not isinstance(other, Features):
+            return NotImplemented
+        return all(getattr(self, s) == getattr(other, s) for s in _SLOTS)
+
+    __hash__ = None
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if type(value) is str:
+        return value.strip()
+    if isinstance(value, float) and math.isnan(value):
+        return ""
+    return str(value).strip()
+
+
+def _many(value) -> tuple[str, ...]:
+    if not value:
+        return ()
+    if type(value) is str:
+        value = value.strip()
+        return (value,) if value else ()
+    if len(value) == 1 and type(value[0]) is str:
+        only = value[0].strip()
+        return (only,) if only else ()
+    return tuple(dict.fromkeys(t for v in value if (t := _text(v))))
+
+
+@lru_cache(maxsize=100_000)
+def _birthday_from_text(text: str) -> tuple[int, int, int] | None:
+    found = _BIRTHDAY.search(text)
+    if not found:
+        return None
+    return int(found[1]), int(found[2]), int(found[3])
+
+
+def parse_birthday(value) -> tuple[int, int, int] | None:
+    """(year, month, day) from a date or a string; impossible dates are kept as given."""
+    if isinstance(value, date):
+        return value.year, value.month, value.day
+    text = _text(value)
+    return _birthday_from_text(text) if text else None
+
+
+@lru_cache(maxsize=200_000)
+def _person_name(raw: str):
+    name, parts = name_parts(raw)
+    sorted_parts = sorted(parts)
+    return (
+        name,
+        "".join(parts),
+        parts,
+        " ".join(sorted_parts),
+        "".join(p[0] for p in sorted_parts),
+        honorific_gender(raw),
+    )
+
+
+@lru_cache(maxsize=100_000)
+def _company_name(raw: str):
+    core = company_core(raw)
+    name, parts = name_parts(core)
+    if is_cjk(core):
+        parts = ("".join(parts),) if parts else ()
+    sorted_parts = sorted(parts)
+    return (
+        name,
+        "".join(parts),
+        parts,
+        " ".join(sorted_parts),
+        "".join(p[0] for p in sorted_parts),
+        "",
+    )
+
+
+_NO_NAME = ("", "", (), "", "", "")
+
+
+def features(record: dict) -> Features:
+    """Precompute everything the comparisons and blocking keys need for one record."""
+    get = record.get
+    f = Features.__new__(Features)
+    kind = _text(get("kind")).lower()
+    raw_name = _text(get("name"))
+    company_name = _text(get("company_name"))
+    if kind == "company":
+        # A company is known by its core name; its own name is not an employer.
+        raw = raw_name or company_name
+        name = _company_name(raw) if raw else _NO_NAME
+        f.company = ""
+    else:
+        name = _person_name(raw_name) if raw_name else _NO_NAME
+        f.company = company_core(company_name) if company_name else ""
+    f.kind = kind
+    f.name, f.pinyin, f.parts, f.sorted_name, f.initials, implied_gender = name
+    f.phones = _many(get("phones"))
+    emails = _many(get("emails"))
+    f.emails = tuple(e.lower() for e in emails) if emails else ()
+    idn = _text(get("id_number"))
+    f.id_number = id_key(idn) if idn else ""
+    f.external_id = _text(get("external_id"))
+    f.birthday = parse_birthday(get("birthday"))
+    gender = _text(get("gender"))
+    f.gender = _GENDERS.get(gender.lower(), "") if gender else implied_gender
+    province = _text(get("province"))
+    city = _text(get("city"))
+    district = _text(get("district"))
+    street = _text(get("street"))
+    f.province = province_key(province) if province else ""
+    f.city = city_key(city) if city else ""
+    f.district = district_key(district) if district else ""
+    f.street = street_key(street, (province, city, district)) if street else ""
+    postcode = _text(get("postcode"))
+    f.postcode = postcode.replace(" ", "") if postcode else ""
+    return f

@@ -1,0 +1,306 @@
+"""Decisions on record pairs and clusters of duplicates.
+
+`Matcher` puts features, blocking, comparisons and the model together:
+
+    matcher = Matcher.default()                    # parameters trained on generated data
+    matcher = Matcher().fit(records)               # or trained by EM on the records at hand
+    pairs = matcher.find_duplicates(records)       # ScoredPair for every pair ≥ matcher.low
+    groups = clusters(pairs, matcher.high)         # lists of record indices, one per customer
+
+A pair at or above `high` is the same customer (merge / update automatically), between `low`
+and `high` it goes to a person for review, below `low` the records are different customers.
+"""
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .blocking import (
+    MAX_BLOCK,
+    candidate_pairs,
+    candidate_pairs_between,
+    random_pairs,
+    random_pairs_between,
+)
+from .comparisons import compare_pairs
+from .features import Features, features
+from .model import Model, weight_to_probability
+from .table import FeatureTable
+
+SAME = "same"
+REVIEW = "review"
+DIFFERENT = "different"
+
+
+class ScoredPair:
+    """Two records (indices into the lists given), their match probability and weight."""
+
+    __slots__ = ("left", "right", "probability", "weight", "levels", "decision", "_model", "_tf")
+
+    def __init__(self, left, right, probability, weight, levels, decision, model, tf=None):
+        self.left = left
+        self.right = right
+        self.probability = probability
+        self.weight = weight
+        self.levels = levels
+        self.decision = decision
+        self._model = model
+        self._tf = tf
+
+    @property
+    def explanation(self):
+        """[(field, level label, weight)…] for a review screen, strongest evidence first."""
+        return self._model.explain(self.levels, self._tf)
+
+    def __iter__(self):  # so that `i, j, p = pair` works
+        return iter((self.left, self.right, self.probability))
+
+    def __repr__(self):
+        return (
+            f"ScoredPair({self.left}, {self.right}, p={self.probability:.4f}, "
+            f"w={self.weight:+.1f}, {self.decision})"
+        )
+
+
+@dataclass
+class PairScores:
+    """Every candidate pair of a run, as arrays (for bulk work and benchmarks)."""
+
+    pairs: np.ndarray  # (n × 2) record indices
+    levels: np.ndarray  # (n × comparisons) level indices
+    weights: np.ndarray
+    probabilities: np.ndarray
+    name_frequencies: np.ndarray  # share of records with the pair's name (0: not used)
+
+    def __len__(self):
+        return len(self.pairs)
+
+
+def _as_features(records) -> list[Features]:
+    return [r if isinstance(r, Features) else features(r) for r in records]
+
+
+class Matcher:
+    """A trained model with the two decision thresholds and the blocking cap."""
+
+    def __init__(
+        self,
+        model: Model | None = None,
+        *,
+        high: float = 0.99,
+        low: float = 0.5,
+        max_block: int = MAX_BLOCK,
+        name_frequencies: Mapping[str, float] | None = None,
+    ):
+        if not 0 < low <= high < 1:
+            raise ValueError("thresholds must satisfy 0 < low ≤ high < 1")
+        self.model = model or Model()
+        self.high = high
+        self.low = low
+        self.max_block = max_block
+        # Share of all customers with each name ("san zhang" → 0.0001), when the caller knows
+        # it better than the records at hand do (the database behind an import).
+        self.name_frequencies = name_frequencies
+
+    @classmethod
+    def default(cls, **options) -> "Matcher":
+        """A matcher with the parameters committed in `default_params` (no training needed)."""
+        from .default_params import load
+
+        return cls(Model.from_dict(load()), **options)
+
+    def decide(self, probability: float) -> str:
+        if probability >= self.high:
+            return SAME
+        if probability >= self.low:
+            return REVIEW
+        return DIFFERENT
+
+    # --- training ---------------------------------------------------------------------
+
+    def fit(
+        self,
+        records: Sequence,
+        other: Sequence | None = None,
+        *,
+        random_sample: int = 1_000_000,
+        seed: int = 0,
+        **em_options,
+    ) -> "Matcher":
+        """Train the model on these records (de-duplication) or on linking them to `other`.
+
+        u from `random_sample` random pairs, m and the prior by EM on the candidate pairs.
+        """
+        table, pairs, random, total = self._training_pairs(records, other, random_sample, seed)
+        self.model.fit(
+            compare_pairs(table, pairs[:, 0], pairs[:, 1]),
+            compare_pairs(table, random[:, 0], random[:, 1]),
+            total_pairs=total,
+            **em_options,
+        )
+        return self
+
+    def _training_pairs(self, records, other, random_sample, seed):
+        a = _as_features(records)
+        if other is None:
+            table = FeatureTable(a)
+            pairs = candidate_pairs(a, max_block=self.max_block)
+            random = random_pairs(len(a), random_sample, seed=seed)
+            return table, pairs, random, len(a) * (len(a) - 1) / 2
+        b = _as_features(other)
+        table = FeatureTable(a + b)
+        offset = np.array([0, len(a)])
+        pairs = candidate_pairs_between(a, b, max_block=self.max_block) + offset
+        random = random_pairs_between(len(a), len(b), random_sample, seed=seed) + offset
+        return table, pairs, random, float(len(a)) * len(b)
+
+    # --- scoring ----------------------------------------------------------------------
+
+    def score_table(self, table: FeatureTable, pairs: np.ndarray, rows: list[Features]):
+        """Levels, weights and probabilities of the given pairs of rows of `table`."""
+        pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+        levels = compare_pairs(table, pairs[:, 0], pairs[:, 1])
+        frequencies = self._name_frequencies(table, rows)[pairs[:, 0]]
+        weights, probabilities = self.model.score(levels, {"name": frequencies})
+        return PairScores(pairs, levels, weights, probabilities, frequencies)
+
+    def _name_frequencies(self, table: FeatureTable, rows: list[Features]) -> np.ndarray:
+        if not self.model.tf_adjustments:
+            return np.zeros(len(rows))
+        if self.name_frequencies is None:
+            return table.frequencies("sorted_name")
+        known = self.name_frequencies
+        return np.fromiter((known.get(f.sorted_name, 0.0) for f in rows), np.float64, len(rows))
+
+    def score_duplicates(self, records: Sequence) -> PairScores:
+        """Every candidate pair within one set of records, scored."""
+        rows = _as_features(records)
+        table = FeatureTable(rows)
+        return self.score_table(table, candidate_pairs(rows, max_block=self.max_block), rows)
+
+    def score_links(self, records_a: Sequence, records_b: Sequence) -> PairScores:
+        """Every candidate pair (record of A, record of B), scored; pairs index A and B."""
+        a, b = _as_features(records_a), _as_features(records_b)
+        rows = a + b
+        pairs = candidate_pairs_between(a, b, max_block=self.max_block)
+        scores = self.score_table(FeatureTable(rows), pairs + np.array([0, len(a)]), rows)
+        scores.pairs = pairs
+        return scores
+
+    def _scored_pairs(self, scores: PairScores, minimum: float) -> list[ScoredPair]:
+        keep = np.flatnonzero(scores.probabilities >= minimum)
+        keep = keep[np.argsort(-scores.weights[keep], kind="stable")]
+        return [
+            ScoredPair(
+                int(scores.pairs[k, 0]),
+                int(scores.pairs[k, 1]),
+                float(scores.probabilities[k]),
+                float(scores.weights[k]),
+                tuple(int(x) for x in scores.levels[k]),
+                self.decide(float(scores.probabilities[k])),
+                self.model,
+                {"name": float(scores.name_frequencies[k])},
+            )
+            for k in keep
+        ]
+
+    def find_duplicates(self, records: Sequence, *, minimum: float | None = None):
+        """Scored pairs of records that may be the same customer (probability ≥ `low`)."""
+        scores = self.score_duplicates(records)
+        return self._scored_pairs(scores, self.low if minimum is None else minimum)
+
+    def link(self, records_a: Sequence, records_b: Sequence, *, minimum: float | None = None):
+        """Scored pairs (index in A, index in B) that may be the same customer (≥ `low`)."""
+        scores = self.score_links(records_a, records_b)
+        return self._scored_pairs(scores, self.low if minimum is None else minimum)
+
+    def score(self, a, b) -> ScoredPair:
+        """Score two records, whether or not they share a blocking key."""
+        rows = _as_features([a, b])
+        scores = self.score_table(FeatureTable(rows), np.array([[0, 1]]), rows)
+        return self._scored_pairs(scores, 0.0)[0]
+
+
+def clusters(
+    pairs: Iterable,
+    threshold: float,
+    *,
+    max_size: int | None = 50,
+    min_density: float | None = None,
+) -> list[list[int]]:
+    """Groups of records that are one customer: connected components of the pairs at or
+    above `threshold` (a probability).
+
+    Only pairs above the threshold link records, so weak links do not chain. A component
+    larger than `max_size`, or with fewer than `min_density` of its possible pairs above the
+    threshold, is split by raising the threshold for its pairs one bit (×2 odds) at a time.
+    `pairs` holds ScoredPair objects or (left, right, probability[, weight]) tuples. Returns
+    the groups of two or more records, each sorted, largest first.
+    """
+    edges = []
+    for pair in pairs:
+        if isinstance(pair, ScoredPair):
+            edges.append((pair.left, pair.right, pair.weight))
+        else:
+            left, right, probability, *rest = pair
+            weight = rest[0] if rest else _weight(probability)
+            edges.append((left, right, weight))
+    limit = _weight(threshold)
+    groups = _components([e for e in edges if e[2] >= limit])
+    out = []
+    while groups:
+        members, group_edges, floor = groups.pop()
+        too_big = max_size is not None and len(members) > max_size
+        possible = len(members) * (len(members) - 1) / 2
+        sparse = min_density is not None and len(group_edges) < min_density * possible
+        if too_big or sparse:
+            floor = max(floor, limit) + 1.0
+            kept = [e for e in group_edges if e[2] >= floor]
+            groups += [(m, ge, floor) for m, ge, _ in _components(kept)]
+            continue
+        out.append(sorted(members))
+    out.sort(key=lambda g: (-len(g), g))
+    return out
+
+
+def _weight(probability: float) -> float:
+    probability = min(max(probability, 1e-300), 1 - 1e-16)
+    return float(np.log2(probability / (1 - probability)))
+
+
+def _components(edges):
+    """Connected components (members, edges, −inf) of a list of (left, right, weight)."""
+    parent: dict = {}
+
+    def find(x):
+        root = x
+        while parent.setdefault(root, root) != root:
+            root = parent[root]
+        while parent[x] != root:
+            parent[x], x = root, parent[x]
+        return root
+
+    for left, right, *_weight in edges:
+        a, b = find(left), find(right)
+        if a != b:
+            parent[a] = b
+    members: dict = {}
+    for node in parent:
+        members.setdefault(find(node), []).append(node)
+    group_edges: dict = {}
+    for edge in edges:
+        group_edges.setdefault(find(edge[0]), []).append(edge)
+    return [(m, group_edges.get(root, []), -np.inf) for root, m in members.items() if len(m) > 1]
+
+
+__all__ = [
+    "DIFFERENT",
+    "REVIEW",
+    "SAME",
+    "Matcher",
+    "PairScores",
+    "ScoredPair",
+    "clusters",
+    "weight_to_probability",
+]
