@@ -10,6 +10,10 @@ def _is_admin(request):
     return access.is_admin(request.user)
 
 
+def _may_import(request):
+    return access.can(request.user, "import.run")
+
+
 def sidebar_navigation(request):
     return [
         {
@@ -40,6 +44,17 @@ def sidebar_navigation(request):
                     "title": _("Tasks"),
                     "icon": "task_alt",
                     "link": reverse_lazy("admin:interactions_task_changelist"),
+                },
+            ],
+        },
+        {
+            "title": _("Data"),
+            "items": [
+                {
+                    "title": _("Imports"),
+                    "icon": "upload_file",
+                    "link": reverse_lazy("admin:imports_importjob_changelist"),
+                    "permission": _may_import,
                 },
             ],
         },

@@ -122,9 +122,7 @@ def test_all_or_nothing_leaves_nothing_when_it_fails_half_way(admin, file, monke
     assert job.status == "failed" and "disk on fire" in job.error
 
 
-def test_resumable_keeps_the_chunks_that_committed_and_a_rerun_continues(
-    admin, file, monkeypatch
-):
+def test_resumable_keeps_the_chunks_that_committed_and_a_rerun_continues(admin, file, monkeypatch):
     monkeypatch.setattr(pipeline, "CHUNK", 4)
     seen = _fail_on_chunk(monkeypatch, 3)
     path = file(people(20))
