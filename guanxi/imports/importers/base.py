@@ -11,7 +11,6 @@ from ..choices import Severity
 from ..fields import fields_for
 from ..readers import Row
 
-
 _ESCAPED = {"=", "+", "-", "@"}
 
 

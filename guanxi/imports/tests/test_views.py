@@ -93,7 +93,7 @@ def test_a_running_import_shows_a_progress_bar_that_polls(staff):
 
     progress.write(job.pk, rows_done=1, rows_total=2, counts={})
     body = staff.get(page(job)).content.decode()
-    assert 'hx-get="/admin/imports/importjob/%d/progress/"' % job.pk in body
+    assert f'hx-get="/admin/imports/importjob/{job.pk}/progress/"' in body
     fragment = staff.get(f"{LIST}{job.pk}/progress/")
     assert fragment.status_code == 200 and 'aria-valuenow="50"' in fragment.content.decode()
     ImportJob.objects.filter(pk=job.pk).update(status="completed")
