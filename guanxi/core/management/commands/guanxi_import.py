@@ -175,10 +175,7 @@ class Command(GuanxiCommand):
                 "rows": f"{job.rows_total or 0:,}",
             }
         )
-        labels = {
-            spec.key: str(spec.label)
-            for spec in services.fields_for(job.kind, services._definitions(job.kind))
-        }
+        labels = {f["key"]: f["label"] for f in selectors.import_fields(kind=job.kind)}
         for position, header in enumerate(job.headers):
             key = job.mapping.get(str(position))
             target = labels.get(key, key) if key else _("(not imported)")
