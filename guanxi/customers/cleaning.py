@@ -7,16 +7,16 @@ Each raises ValueError with a message meant for the person who typed the value.
 import re
 import unicodedata
 from datetime import date
-from functools import lru_cache
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 import phonenumbers
-from phonenumbers import PhoneMetadata
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
 from django.utils.dateparse import parse_date
 from django.utils.translation import gettext as _
+from phonenumbers import PhoneMetadata
 from pypinyin import Style, lazy_pinyin
 
 from .choices import CustomFieldType

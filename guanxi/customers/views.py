@@ -42,6 +42,8 @@ EVENT_ICONS = {
     EventKind.ORDER: "receipt_long",
     EventKind.TASK_CREATED: "add_task",
     EventKind.TASK_DONE: "task_alt",
+    EventKind.MERGED: "call_merge",
+    EventKind.UNMERGED: "call_split",
 }
 INTERACTION_ICONS = {
     "call": "call",

@@ -240,9 +240,10 @@ class CustomerMerge(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    review = models.ForeignKey(
-        DuplicateReview, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    # Where the pair came from, when it was a reviewed pair (the review row itself goes
+    # with the merged customer).
+    found_by = models.CharField(_("found by"), max_length=8, blank=True)
+    score = models.FloatField(_("match probability"), null=True, blank=True)
     job = models.ForeignKey(
         ImportJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="merges"
     )

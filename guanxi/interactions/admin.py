@@ -16,10 +16,12 @@ from guanxi.accounts import access
 from guanxi.accounts.admin import GuanxiModelAdmin, ServiceModelForm
 from guanxi.accounts.selectors import user_list
 from guanxi.core.errors import GuanxiError
+from guanxi.customers.admin import ExportListMixin
 from guanxi.customers.selectors import contact_list, customer_queryset
 
 from . import services
 from .choices import TaskPriority, TaskStatus
+from .exports import interaction_export, task_export
 from .models import Interaction, Task
 from .selectors import interaction_list, task_list
 
@@ -85,7 +87,7 @@ class InteractionForm(ServiceModelForm):
 
 
 @admin.register(Interaction)
-class InteractionAdmin(GuanxiModelAdmin):
+class InteractionAdmin(ExportListMixin, GuanxiModelAdmin):
     form = InteractionForm
     list_display = [
         "subject_display",
@@ -115,6 +117,9 @@ class InteractionAdmin(GuanxiModelAdmin):
 
     def get_queryset(self, request):
         return interaction_list(actor=request.user)
+
+    def export_table(self, request, queryset, list_params):
+        return interaction_export(actor=request.user, queryset=queryset, list_params=list_params)
 
     def has_add_permission(self, request, *args):
         return access.can(request.user, "interaction.log")
@@ -238,7 +243,7 @@ class DueFilter(DropdownFilter):
 
 
 @admin.register(Task)
-class TaskAdmin(GuanxiModelAdmin):
+class TaskAdmin(ExportListMixin, GuanxiModelAdmin):
     form = TaskForm
     list_display = [
         "title_display",
@@ -261,6 +266,9 @@ class TaskAdmin(GuanxiModelAdmin):
 
     def get_queryset(self, request):
         return task_list(actor=request.user)
+
+    def export_table(self, request, queryset, list_params):
+        return task_export(actor=request.user, queryset=queryset, list_params=list_params)
 
     def has_add_permission(self, request, *args):
         return access.can(request.user, "task.write")

@@ -3,11 +3,13 @@
 from django.http import HttpResponse
 from ninja import Query, Router, Status
 
-from guanxi.core.api import ERRORS, READ_ERRORS
+from guanxi.core.api import ERRORS, READ_ERRORS, ErrorOut
 from guanxi.core.pagination import PageParams, paginate
+from guanxi.core.tabular import OPENAPI_FILE, ExportFormat, table_response
 from guanxi.customers.selectors import customer_get
 
 from . import selectors, services
+from .exports import interaction_export, task_export
 from .schemas import (
     InteractionFilters,
     InteractionIn,
@@ -110,3 +112,25 @@ def delete_task(request, task_id: int):
     task = selectors.task_get(actor=request.user, task_id=task_id)
     services.task_delete(actor=request.user, task=task)
     return HttpResponse(status=204)
+
+
+@router.get(
+    "/interactions/export",
+    response={403: ErrorOut, **READ_ERRORS},
+    openapi_extra=OPENAPI_FILE,
+)
+def export_interactions(request, filters: Query[InteractionFilters], format: ExportFormat = "csv"):
+    """The interactions you may see, with the list's filters, as CSV (UTF-8 with BOM) or
+    Excel. Recorded in the audit log; refused to roles that may not export personal data."""
+    return table_response(interaction_export(actor=request.user, filters=filters), format)
+
+
+@router.get(
+    "/tasks/export",
+    response={403: ErrorOut, **READ_ERRORS},
+    openapi_extra=OPENAPI_FILE,
+)
+def export_tasks(request, filters: Query[TaskFilters], format: ExportFormat = "csv"):
+    """The tasks you may see, with the list's filters, as CSV (UTF-8 with BOM) or Excel.
+    Recorded in the audit log; refused to roles that may not export personal data."""
+    return table_response(task_export(actor=request.user, filters=filters), format)

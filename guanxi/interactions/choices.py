@@ -53,3 +53,5 @@ class EventKind(models.TextChoices):
     ORDER = "order", _("Order")
     TASK_CREATED = "task_created", _("Task created")
     TASK_DONE = "task_done", _("Task done")
+    MERGED = "merged", _("Merged with a duplicate")
+    UNMERGED = "unmerged", _("Merge undone")

@@ -12,7 +12,7 @@ from guanxi.core.dates import aware_datetime
 from guanxi.core.errors import Errors, PermissionDenied, ValidationFailed
 
 from .choices import Channel, Direction, EventKind, InteractionKind, TaskPriority, TaskStatus
-from .models import Interaction, Task
+from .models import Interaction, Task, TimelineEvent
 from .timeline import timeline_record
 
 INTERACTION_FIELDS = (
@@ -338,3 +338,22 @@ def task_reminders_send(*, now=None) -> int:
             continue
         sent += 1
     return sent
+
+
+def customer_records_move(*, from_id: int, to_id: int, only: dict | None = None) -> dict:
+    """Move a customer's interactions, tasks and timeline to another customer (a merge).
+
+    Returns {model label: [ids moved]}; with `only` (such a dict), moves just those ids,
+    which is how an unmerge gives them back. Set-based: one UPDATE per table.
+    """
+    moved = {}
+    for model in (Interaction, Task, TimelineEvent):
+        label = model._meta.label_lower
+        qs = model.objects.filter(customer_id=from_id)
+        if only is not None:
+            qs = qs.filter(pk__in=only.get(label, []))
+        ids = list(qs.values_list("pk", flat=True))
+        if ids:
+            model.objects.filter(pk__in=ids).update(customer_id=to_id)
+        moved[label] = ids
+    return moved

@@ -45,9 +45,28 @@ def describe(event: TimelineEvent) -> str:
     d = event.data
     match event.kind:
         case EventKind.CREATED:
+            if d.get("import"):
+                return _("Customer record created by import #%(id)s") % {"id": d["import"]}
             return _("Customer record created")
+        case EventKind.MERGED:
+            return _("Merged with %(name)s (#%(id)s), a duplicate; its records are now here") % {
+                "name": d.get("name", ""),
+                "id": d.get("other"),
+            }
+        case EventKind.UNMERGED:
+            return _("The merge with %(name)s (#%(id)s) was undone") % {
+                "name": d.get("name", ""),
+                "id": d.get("other"),
+            }
         case EventKind.UPDATED:
             fields = ", ".join(_field_label(f) for f in d.get("fields", []))
+            if d.get("undo"):
+                return _("Import undone: %(fields)s restored") % {"fields": fields}
+            if d.get("import"):
+                return _("Profile changed by import #%(id)s: %(fields)s") % {
+                    "id": d["import"],
+                    "fields": fields,
+                }
             return _("Profile changed: %(fields)s") % {"fields": fields}
         case EventKind.STAGE_CHANGED:
             text = _("Stage: %(old)s → %(new)s") % {

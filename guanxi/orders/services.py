@@ -265,3 +265,15 @@ def product_upsert(*, actor, sku: str, name: str, category: str = "", unit_price
         sku=sku, defaults={"name": name, "category": category, "unit_price": unit_price}
     )
     return product
+
+
+def customer_orders_move(*, from_id: int, to_id: int, only: list[int] | None = None) -> list[int]:
+    """Move a customer's orders to another customer (a merge); `only` moves just those ids
+    back (an unmerge). Returns the ids moved."""
+    qs = Order.objects.filter(customer_id=from_id)
+    if only is not None:
+        qs = qs.filter(pk__in=only)
+    ids = list(qs.values_list("pk", flat=True))
+    if ids:
+        Order.objects.filter(pk__in=ids).update(customer_id=to_id, updated_at=timezone.now())
+    return ids

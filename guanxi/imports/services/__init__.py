@@ -9,6 +9,7 @@ from .jobs import (
     import_job_undo,
     mapping_save,
 )
+from .merge import customers_merge, customers_unmerge, review_dismiss, review_merge
 
 __all__ = [
     "import_job_configure",
@@ -17,4 +18,8 @@ __all__ = [
     "import_job_start",
     "import_job_undo",
     "mapping_save",
+    "customers_merge",
+    "customers_unmerge",
+    "review_dismiss",
+    "review_merge",
 ]

@@ -1,0 +1,257 @@
+"""The customer half of merging two customers into one, and of taking a merge back.
+
+`customer_absorb` moves what the customers app owns (phones, emails, addresses, tags,
+contacts, stage history) from one customer to the other, sets the surviving values, deletes
+the absorbed customer and returns everything an unmerge needs; `customer_restore` undoes it.
+Orders, interactions and tasks are moved by their own apps (imports.services.merge calls
+all three in one transaction).
+"""
+
+from datetime import date, datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from guanxi.accounts import access
+from guanxi.accounts.audit import audit_record
+from guanxi.accounts.choices import AuditAction
+from guanxi.core.errors import PermissionDenied, ValidationFailed
+from guanxi.interactions.choices import EventKind
+from guanxi.interactions.timeline import timeline_record
+
+from ..models import Address, Contact, Customer, CustomerEmail, CustomerPhone, StageChange
+from .fields import _sync_search_keys
+
+# Fields a person merging two customers chooses between, side by side.
+CHOOSABLE = (
+    "kind", "name", "company_name", "job_title", "gender", "birthday", "industry",
+    "company_size", "business_scope", "source", "preferred_channel", "external_id", "notes",
+    "owner_id", "stage",
+)  # fmt: skip
+CHILD_MODELS = (
+    ("customers.customerphone", CustomerPhone),
+    ("customers.customeremail", CustomerEmail),
+    ("customers.address", Address),
+    ("customers.contact", Contact),
+    ("customers.stagechange", StageChange),
+)
+TAGS = "customers.customer_tags"
+
+
+def _plain(value):
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+def _snapshot(customer: Customer) -> dict:
+    """Everything about a customer row itself, as JSON-safe values."""
+    data = {
+        f.attname: _plain(getattr(customer, f.attname))
+        for f in Customer._meta.concrete_fields
+        if f.attname != "id"
+    }
+    data["id"] = customer.pk
+    data["phones"] = list(customer.phones.values("id", "number", "extension", "label", "position"))
+    data["emails"] = list(customer.emails.values("id", "email", "label", "position"))
+    data["tags"] = list(customer.tags.values_list("pk", flat=True))
+    return data
+
+
+def require_mergeable(actor, *customers: Customer) -> None:
+    """The actor may merge these: see and edit both (admins; managers within their team)."""
+    for customer in customers:
+        access.require_visible(actor, customer.owner_id)
+        access.require_on_customer(actor, "customer.merge", customer)
+
+
+def customer_absorb(*, actor, survivor: Customer, other: Customer, choose: dict) -> dict:
+    """Fold `other` into `survivor` and delete `other`; call inside a transaction.
+
+    `choose` maps a field of CHOOSABLE to "other" to keep the other's value (the survivor's
+    is kept otherwise). Phones, emails and tags are united, addresses, contacts and stage
+    history moved. Returns {"snapshot", "survivor_before", "moved"} for `customer_restore`.
+    """
+    require_mergeable(actor, survivor, other)
+    if survivor.pk == other.pk:
+        raise ValidationFailed(errors={"other": [_("A customer cannot be merged into itself.")]})
+    unknown = set(choose) - set(CHOOSABLE)
+    if unknown or any(v not in ("survivor", "other") for v in choose.values()):
+        raise ValidationFailed(
+            errors={
+                f"choose.{k}": [_("Choose “survivor” or “other”.")] for k in (unknown or choose)
+            }  # fmt: skip
+        )
+    if choose.get("owner_id") == "other" and not access.can(
+        actor, "customer.assign_owner", owner_id=survivor.owner_id, record_owner_known=True
+    ):
+        raise PermissionDenied(errors={"choose.owner_id": [_("You may not change the owner.")]})
+    assert transaction.get_connection().in_atomic_block
+    survivor = Customer.objects.select_for_update().get(pk=survivor.pk)
+    other = Customer.objects.select_for_update().get(pk=other.pk)
+    snapshot = _snapshot(other)
+    before = {}
+    for field, side in choose.items():
+        if side == "other" and getattr(survivor, field) != getattr(other, field):
+            before[field] = _plain(getattr(survivor, field))
+            setattr(survivor, field, getattr(other, field))
+    # Custom fields: the survivor's values, with the other's where the survivor has none.
+    custom = dict(other.custom_fields) | {k: v for k, v in survivor.custom_fields.items() if v}
+    if custom != survivor.custom_fields:
+        before["custom_fields"] = survivor.custom_fields
+        survivor.custom_fields = custom
+    if "external_id" in before:
+        other.external_id = None  # unique: free it before the survivor takes it
+        Customer.objects.filter(pk=other.pk).update(external_id=None)
+
+    moved: dict[str, list[int]] = {}
+    have_phones = set(survivor.phones.values_list("number", flat=True))
+    have_emails = set(survivor.emails.values_list("email", flat=True))
+    next_position = survivor.phones.count()
+    phones = [p for p in other.phones.all() if p.number not in have_phones]
+    for i, phone in enumerate(phones):
+        CustomerPhone.objects.filter(pk=phone.pk).update(
+            customer_id=survivor.pk, position=next_position + i
+        )
+    moved["customers.customerphone"] = [p.pk for p in phones]
+    next_position = survivor.emails.count()
+    emails = [e for e in other.emails.all() if e.email not in have_emails]
+    for i, email in enumerate(emails):
+        CustomerEmail.objects.filter(pk=email.pk).update(
+            customer_id=survivor.pk, position=next_position + i
+        )
+    moved["customers.customeremail"] = [e.pk for e in emails]
+    addresses = list(other.addresses.values_list("pk", flat=True))
+    Address.objects.filter(pk__in=addresses).update(customer_id=survivor.pk, is_primary=False)
+    moved["customers.address"] = addresses
+    for label, model in CHILD_MODELS[3:]:
+        ids = list(model.objects.filter(customer_id=other.pk).values_list("pk", flat=True))
+        model.objects.filter(pk__in=ids).update(customer_id=survivor.pk)
+        moved[label] = ids
+    Through = Customer.tags.through
+    have_tags = set(survivor.tags.values_list("pk", flat=True))
+    new_tags = [t for t in snapshot["tags"] if t not in have_tags]
+    moved[TAGS] = [Through.objects.create(customer_id=survivor.pk, tag_id=t).pk for t in new_tags]
+
+    other.delete()  # what is left: the phones and emails the survivor already had
+    _sync_search_keys(survivor)
+    survivor.save()
+    now = timezone.now()
+    timeline_record(
+        customer_id=survivor.pk,
+        kind=EventKind.MERGED,
+        actor=actor,
+        data={"other": snapshot["id"], "name": snapshot["name"]},
+        at=now,
+    )
+    audit_record(
+        actor=actor,
+        action=AuditAction.MERGE,
+        instance=survivor,
+        customer_id=survivor.pk,
+        changes={
+            "merged": [None, {"id": snapshot["id"], "name": snapshot["name"]}],
+            **{f: [old, _plain(getattr(survivor, f))] for f, old in before.items()},
+        },
+    )
+    audit_record(
+        actor=actor,
+        action=AuditAction.MERGE,
+        model="customers.customer",
+        object_id=snapshot["id"],
+        object_repr=snapshot["name"],
+        customer_id=snapshot["id"],
+        changes={"merged_into": [None, {"id": survivor.pk, "name": survivor.name}]},
+    )
+    after = {f: _plain(getattr(survivor, f)) for f in before}
+    return {
+        "snapshot": snapshot,
+        "survivor_before": before,
+        "survivor_after": after,
+        "moved": moved,
+    }
+
+
+def customer_restore(*, actor, survivor: Customer | None, merge: dict) -> Customer:
+    """Bring back a customer `customer_absorb` folded away, with the same id, and give it
+    back what was moved (what is still on the survivor). Fields of the survivor that the
+    merge changed get their old values back unless they were changed again since. Call
+    inside a transaction; orders and interactions are moved back by their apps."""
+    snapshot = merge["snapshot"]
+    if Customer.objects.filter(pk=snapshot["id"]).exists():
+        raise ValidationFailed(errors={"merge": [_("That customer already exists again.")]})
+    if survivor is not None:
+        require_mergeable(actor, survivor)
+    assert transaction.get_connection().in_atomic_block
+    moved = merge["moved"]
+    if survivor is not None:
+        survivor = Customer.objects.select_for_update().get(pk=survivor.pk)
+        after = merge.get("survivor_after", {})
+        for field, old in merge["survivor_before"].items():
+            if _plain(getattr(survivor, field)) == after.get(field):
+                setattr(survivor, field, _value(field, old))
+        survivor.save()
+    fields = {
+        f.attname: _value(f.attname, snapshot.get(f.attname))
+        for f in Customer._meta.concrete_fields
+        if f.attname != "id"
+    }
+    if fields["external_id"] and Customer.objects.filter(external_id=fields["external_id"]):
+        fields["external_id"] = None  # taken since by someone else: left empty
+    restored = Customer(pk=snapshot["id"], **fields)
+    restored.save(force_insert=True)
+    Customer.objects.filter(pk=restored.pk).update(created_at=fields["created_at"])
+    holder = survivor.pk if survivor is not None else None
+    for label, model in CHILD_MODELS:
+        ids = moved.get(label, [])
+        model.objects.filter(pk__in=ids, customer_id=holder).update(customer_id=restored.pk)
+    # Phones and emails the survivor also had were deleted with the absorbed customer.
+    kept_phones = set(restored.phones.values_list("number", flat=True))
+    CustomerPhone.objects.bulk_create(
+        CustomerPhone(customer=restored, **{k: v for k, v in p.items() if k != "id"})
+        for p in snapshot["phones"]
+        if p["number"] not in kept_phones
+    )
+    kept_emails = set(restored.emails.values_list("email", flat=True))
+    CustomerEmail.objects.bulk_create(
+        CustomerEmail(customer=restored, **{k: v for k, v in e.items() if k != "id"})
+        for e in snapshot["emails"]
+        if e["email"] not in kept_emails
+    )
+    restored.tags.set(snapshot["tags"])
+    _sync_search_keys(restored)
+    restored.save()
+    if survivor is not None:
+        Customer.tags.through.objects.filter(pk__in=moved.get(TAGS, [])).delete()
+        _sync_search_keys(survivor)
+        survivor.save()
+    now = timezone.now()
+    for customer, other in ((restored, survivor), (survivor, restored)):
+        if customer is not None:
+            timeline_record(
+                customer_id=customer.pk,
+                kind=EventKind.UNMERGED,
+                actor=actor,
+                data={"other": getattr(other, "pk", None), "name": getattr(other, "name", "")},
+                at=now,
+            )
+    audit_record(
+        actor=actor,
+        action=AuditAction.CREATE,
+        instance=restored,
+        customer_id=restored.pk,
+        changes={"unmerged_from": [None, holder]},
+    )
+    return restored
+
+
+def _value(field: str, value):
+    """A snapshot's JSON value back as the model field's type."""
+    if value in (None, ""):
+        return value
+    if field == "birthday":
+        return date.fromisoformat(value)
+    if field in ("created_at", "updated_at", "stage_changed_at"):
+        return datetime.fromisoformat(value)
+    return value
