@@ -14,6 +14,10 @@ def _may_import(request):
     return access.can(request.user, "import.run")
 
 
+def _may_merge(request):
+    return access.can(request.user, "customer.merge")
+
+
 def sidebar_navigation(request):
     return [
         {
@@ -55,6 +59,18 @@ def sidebar_navigation(request):
                     "icon": "upload_file",
                     "link": reverse_lazy("admin:imports_importjob_changelist"),
                     "permission": _may_import,
+                },
+                {
+                    "title": _("Possible duplicates"),
+                    "icon": "join",
+                    "link": reverse_lazy("admin:imports_duplicatereview_changelist"),
+                    "permission": _may_merge,
+                },
+                {
+                    "title": _("Merges"),
+                    "icon": "call_merge",
+                    "link": reverse_lazy("admin:imports_customermerge_changelist"),
+                    "permission": _may_merge,
                 },
             ],
         },
