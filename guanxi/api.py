@@ -11,6 +11,7 @@ from guanxi.accounts.api import router as accounts_router
 from guanxi.accounts.services import token_authenticate
 from guanxi.core.errors import GuanxiError
 from guanxi.customers.api import router as customers_router
+from guanxi.customers.merge_api import router as duplicates_router
 from guanxi.imports.api import router as imports_router
 from guanxi.interactions.api import router as interactions_router
 from guanxi.orders.api import router as orders_router
@@ -87,6 +88,7 @@ api.add_router("/", interactions_router)
 api.add_router("/", orders_router)
 api.add_router("/", accounts_router)
 api.add_router("/", imports_router)
+api.add_router("/", duplicates_router)
 
 
 # Added last, so that it only catches what no endpoint above matched.

@@ -63,13 +63,13 @@ def sidebar_navigation(request):
                 {
                     "title": _("Possible duplicates"),
                     "icon": "join",
-                    "link": reverse_lazy("admin:imports_duplicatereview_changelist"),
+                    "link": reverse_lazy("admin:customers_duplicatereview_changelist"),
                     "permission": _may_merge,
                 },
                 {
                     "title": _("Merges"),
                     "icon": "call_merge",
-                    "link": reverse_lazy("admin:imports_customermerge_changelist"),
+                    "link": reverse_lazy("admin:customers_customermerge_changelist"),
                     "permission": _may_merge,
                 },
             ],

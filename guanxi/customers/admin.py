@@ -560,3 +560,6 @@ class CustomFieldDefinitionAdmin(GuanxiModelAdmin):
     @display(description=_("type"), label=True)
     def type_display(self, obj):
         return obj.get_field_type_display()
+
+
+from . import merge_admin  # noqa: E402, F401 - registers the duplicate and merge pages

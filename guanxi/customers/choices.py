@@ -59,3 +59,15 @@ class CustomFieldType(models.TextChoices):
     NUMBER = "number", _("Number")
     DATE = "date", _("Date")
     CHOICE = "choice", _("Choice")
+
+
+class ReviewStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    MERGED = "merged", _("Merged")
+    DISMISSED = "dismissed", _("Not duplicates")
+
+
+class ReviewSource(models.TextChoices):
+    IMPORT = "import", _("Import")
+    SCAN = "scan", _("Database scan")
+    EVENT = "event", _("Channel event")

@@ -11,6 +11,8 @@ from .choices import (
     CustomerKind,
     CustomFieldType,
     Gender,
+    ReviewSource,
+    ReviewStatus,
     Source,
     Stage,
 )
@@ -224,3 +226,95 @@ class StageChange(models.Model):
 
     def __str__(self):
         return f"{self.customer_id}: {self.from_stage} → {self.to_stage}"
+
+
+class DuplicateReview(models.Model):
+    """Two customers that may be one person or company, waiting for someone to decide."""
+
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="+", verbose_name=_("customer")
+    )
+    other = models.ForeignKey(
+        Customer,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("possible duplicate"),
+    )
+    score = models.FloatField(_("match probability"))
+    explanation = models.JSONField(default=list, blank=True)
+    source = models.CharField(_("found by"), max_length=8, choices=ReviewSource.choices)
+    import_job_id = models.BigIntegerField(_("import"), null=True, blank=True)
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=ReviewStatus.choices,
+        default=ReviewStatus.OPEN,
+        db_index=True,
+    )
+    created_at = models.DateTimeField(_("found"), auto_now_add=True)
+    resolved_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("possible duplicate")
+        verbose_name_plural = _("possible duplicates")
+        ordering = ["-score", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "other"],
+                condition=models.Q(status="open"),
+                name="uniq_open_duplicate_review",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.customer_id} ~ {self.other_id} ({self.score:.2f})"
+
+
+class CustomerMerge(models.Model):
+    """One customer merged into another, with everything needed to take it back."""
+
+    survivor = models.ForeignKey(
+        Customer,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("kept customer"),
+    )
+    merged_id = models.BigIntegerField(_("merged customer id"))
+    merged_name = models.CharField(_("merged customer"), max_length=200)
+    # The merged customer as it was (profile, phones, emails, addresses, tags).
+    merged_snapshot = models.JSONField(default=dict)
+    # The kept customer's values that the merge changed, before it changed them.
+    survivor_before = models.JSONField(default=dict)
+    # Model label → ids of the records moved from the merged customer to the kept one.
+    moved = models.JSONField(default=dict)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # Where the pair came from, when it was a reviewed pair (the review row itself goes
+    # with the merged customer).
+    found_by = models.CharField(_("found by"), max_length=8, blank=True)
+    score = models.FloatField(_("match probability"), null=True, blank=True)
+    import_job_id = models.BigIntegerField(_("import"), null=True, blank=True)
+    at = models.DateTimeField(_("merged at"), auto_now_add=True)
+    undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("merge")
+        verbose_name_plural = _("merges")
+        ordering = ["-at", "-id"]
+
+    def __str__(self):
+        return f"{self.merged_name} → {self.survivor_id}"

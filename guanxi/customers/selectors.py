@@ -1,5 +1,6 @@
 """Reads of customers, always scoped by the actor through accounts.access."""
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext as _
 
@@ -12,8 +13,10 @@ from .models import (
     Contact,
     Customer,
     CustomerEmail,
+    CustomerMerge,
     CustomerPhone,
     CustomFieldDefinition,
+    DuplicateReview,
     Tag,
 )
 
@@ -166,3 +169,45 @@ def custom_field_definitions(*, active_only: bool = True) -> list[CustomFieldDef
 
 def tag_list() -> QuerySet[Tag]:
     return Tag.objects.all()
+
+
+def review_list(*, actor, status: str | None = "open") -> QuerySet:
+    """Possible duplicates the actor may decide on: both customers visible and mergeable."""
+    if not access.can(actor, "customer.merge"):
+        return DuplicateReview.objects.none()
+    visible = customer_queryset(actor=actor).values("pk")
+    qs = DuplicateReview.objects.filter(customer__in=visible, other__in=visible)
+    if not access.is_admin(actor):
+        editable = (
+            customer_queryset(actor=actor)
+            .filter(access.owner_q(actor, "owner", edit=True))
+            .values("pk")
+        )
+        qs = qs.filter(customer__in=editable, other__in=editable)
+    if status:
+        qs = qs.filter(status=status)
+    return qs.select_related("customer", "other", "customer__owner", "other__owner")
+
+
+def review_get(*, actor, review_id):
+    try:
+        return review_list(actor=actor, status=None).get(pk=review_id)
+    except (ObjectDoesNotExist, ValueError, TypeError) as e:
+        raise NotFound(_("Not found.")) from e
+
+
+def merge_list(*, actor) -> QuerySet:
+    """Merges the actor may see: admins all; others those whose kept customer they see."""
+    if not access.can(actor, "customer.merge"):
+        return CustomerMerge.objects.none()
+    qs = CustomerMerge.objects.select_related("survivor", "actor")
+    if access.is_admin(actor):
+        return qs
+    return qs.filter(survivor__in=customer_queryset(actor=actor).values("pk"))
+
+
+def merge_get(*, actor, merge_id):
+    try:
+        return merge_list(actor=actor).get(pk=merge_id)
+    except (ObjectDoesNotExist, ValueError, TypeError) as e:
+        raise NotFound(_("Not found.")) from e

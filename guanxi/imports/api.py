@@ -17,18 +17,12 @@ from . import pipeline, selectors, services
 from .choices import ImportMode, OnDuplicate
 from .models import ImportJob
 from .schemas import (
-    CustomerMergeIn,
     FieldOut,
     ImportOut,
     ImportPage,
     ImportPatch,
     IssuePage,
-    MergeIn,
-    MergeOut,
-    MergePage,
     PreviewOut,
-    ReviewOut,
-    ReviewPage,
     SavedMappingOut,
 )
 
@@ -188,58 +182,3 @@ def saved_mappings(request, kind: str | None = None):
     """Mappings saved by name (header → field), to use with `saved_mapping`."""
     return list(selectors.saved_mappings(actor=request.user, kind=kind))
 
-
-# Duplicates and merges ---------------------------------------------------------------------
-
-
-@router.get("/duplicates", response={200: ReviewPage, **READ_ERRORS})
-def list_duplicates(request, page: Query[PageParams], status: str = "open"):
-    """Pairs of customers that may be one, most likely first (found by imports, scans and
-    channel events); only pairs whose two customers you may merge."""
-    qs = selectors.review_list(actor=request.user, status=status or None).prefetch_related(
-        "customer__phones", "customer__emails", "other__phones", "other__emails"
-    )
-    return paginate(qs, page)
-
-
-@router.post("/duplicates/{int:review_id}/merge", response={200: MergeOut, **ERRORS})
-def merge_duplicate(request, review_id: int, payload: MergeIn):
-    """Merge the pair: `keep` survives, every record of the other moves to it."""
-    review = selectors.review_get(actor=request.user, review_id=review_id)
-    return services.review_merge(
-        actor=request.user, review=review, keep=payload.keep, choose=payload.choose
-    )
-
-
-@router.post("/duplicates/{int:review_id}/dismiss", response={200: ReviewOut, **ERRORS})
-def dismiss_duplicate(request, review_id: int):
-    """Decide that the pair are two different customers."""
-    review = selectors.review_get(actor=request.user, review_id=review_id)
-    return services.review_dismiss(actor=request.user, review=review)
-
-
-@router.post("/customers/{int:customer_id}/merge", response={200: MergeOut, **ERRORS})
-def merge_customers(request, customer_id: int, payload: CustomerMergeIn):
-    """Merge another customer into this one (it keeps its id; the other goes away until the
-    merge is undone)."""
-    from guanxi.customers.selectors import customer_get
-
-    survivor = customer_get(actor=request.user, customer_id=customer_id)
-    other = customer_get(actor=request.user, customer_id=payload.other)
-    return services.customers_merge(
-        actor=request.user, survivor=survivor, other=other, choose=payload.choose
-    )
-
-
-@router.get("/merges", response={200: MergePage, **READ_ERRORS})
-def list_merges(request, page: Query[PageParams]):
-    """Merges done, newest first."""
-    return paginate(selectors.merge_list(actor=request.user), page)
-
-
-@router.post("/merges/{int:merge_id}/undo", response={200: MergeOut, **ERRORS})
-def undo_merge(request, merge_id: int):
-    """Take a merge back: the merged customer returns with its records."""
-    merge = selectors.merge_get(actor=request.user, merge_id=merge_id)
-    services.customers_unmerge(actor=request.user, merge=merge)
-    return selectors.merge_get(actor=request.user, merge_id=merge_id)

@@ -38,15 +38,3 @@ class RecordAction(models.TextChoices):
     CREATED = "created", _("Created")
     UPDATED = "updated", _("Updated")
     MERGED = "merged", _("Merged")
-
-
-class ReviewStatus(models.TextChoices):
-    OPEN = "open", _("Open")
-    MERGED = "merged", _("Merged")
-    DISMISSED = "dismissed", _("Not duplicates")
-
-
-class ReviewSource(models.TextChoices):
-    IMPORT = "import", _("Import")
-    SCAN = "scan", _("Database scan")
-    EVENT = "event", _("Channel event")

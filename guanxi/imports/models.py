@@ -1,5 +1,5 @@
 """Import jobs and what they leave behind: row problems, the records they wrote (for undo),
-saved column mappings, the duplicate review queue and the merges (for unmerge)."""
+and saved column mappings."""
 
 from django.conf import settings
 from django.db import models
@@ -13,8 +13,6 @@ from .choices import (
     ImportStatus,
     OnDuplicate,
     RecordAction,
-    ReviewSource,
-    ReviewStatus,
     Severity,
 )
 
@@ -161,99 +159,3 @@ class SavedMapping(TimestampedModel):
 
     def __str__(self):
         return self.name
-
-
-class DuplicateReview(models.Model):
-    """Two customers that may be one person or company, waiting for someone to decide."""
-
-    customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.CASCADE, related_name="+", verbose_name=_("customer")
-    )
-    other = models.ForeignKey(
-        "customers.Customer",
-        on_delete=models.CASCADE,
-        related_name="+",
-        verbose_name=_("possible duplicate"),
-    )
-    score = models.FloatField(_("match probability"))
-    explanation = models.JSONField(default=list, blank=True)
-    source = models.CharField(_("found by"), max_length=8, choices=ReviewSource.choices)
-    job = models.ForeignKey(
-        ImportJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="reviews"
-    )
-    status = models.CharField(
-        _("status"),
-        max_length=10,
-        choices=ReviewStatus.choices,
-        default=ReviewStatus.OPEN,
-        db_index=True,
-    )
-    created_at = models.DateTimeField(_("found"), auto_now_add=True)
-    resolved_at = models.DateTimeField(_("decided"), null=True, blank=True)
-    resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("decided by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-
-    class Meta:
-        verbose_name = _("possible duplicate")
-        verbose_name_plural = _("possible duplicates")
-        ordering = ["-score", "-id"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["customer", "other"],
-                condition=models.Q(status="open"),
-                name="uniq_open_duplicate_review",
-            )
-        ]
-
-    def __str__(self):
-        return f"{self.customer_id} ~ {self.other_id} ({self.score:.2f})"
-
-
-class CustomerMerge(models.Model):
-    """One customer merged into another, with everything needed to take it back."""
-
-    survivor = models.ForeignKey(
-        "customers.Customer",
-        null=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-        verbose_name=_("kept customer"),
-    )
-    merged_id = models.BigIntegerField(_("merged customer id"))
-    merged_name = models.CharField(_("merged customer"), max_length=200)
-    # The merged customer as it was (profile, phones, emails, addresses, tags).
-    merged_snapshot = models.JSONField(default=dict)
-    # The kept customer's values that the merge changed, before it changed them.
-    survivor_before = models.JSONField(default=dict)
-    # Model label → ids of the records moved from the merged customer to the kept one.
-    moved = models.JSONField(default=dict)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("by"),
-        null=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    # Where the pair came from, when it was a reviewed pair (the review row itself goes
-    # with the merged customer).
-    found_by = models.CharField(_("found by"), max_length=8, blank=True)
-    score = models.FloatField(_("match probability"), null=True, blank=True)
-    job = models.ForeignKey(
-        ImportJob, null=True, blank=True, on_delete=models.SET_NULL, related_name="merges"
-    )
-    at = models.DateTimeField(_("merged at"), auto_now_add=True)
-    undone_at = models.DateTimeField(_("undone at"), null=True, blank=True)
-
-    class Meta:
-        verbose_name = _("merge")
-        verbose_name_plural = _("merges")
-        ordering = ["-at", "-id"]
-
-    def __str__(self):
-        return f"{self.merged_name} → {self.survivor_id}"

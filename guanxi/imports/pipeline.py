@@ -17,11 +17,12 @@ from django.utils import timezone
 from guanxi.core.bulk import Inserter
 from guanxi.core.context import channel
 from guanxi.customers.services.fields import active_definitions
+from guanxi.customers.services.merge import duplicate_reviews_create
 
 from . import progress as live
-from .choices import ImportKind, ImportStatus, ReviewSource
+from .choices import ImportKind, ImportStatus
 from .importers.base import Importer, Issue
-from .models import DuplicateReview, ImportIssue, ImportJob, ImportRecord
+from .models import ImportIssue, ImportJob, ImportRecord
 from .readers import open_table
 
 CHUNK = 5000
@@ -155,8 +156,6 @@ def _finish(job: ImportJob, counts: dict, done: int) -> None:
 
 ISSUE_COLUMNS = ["job", "row", "column", "field", "value", "message", "severity"]
 RECORD_COLUMNS = ["job", "row", "model", "object_id", "action", "before"]
-REVIEW_COLUMNS = ["customer", "other", "score", "explanation", "source", "job", "status",
-                  "created_at"]  # fmt: skip
 
 
 def _insert_issues(job: ImportJob, issues: list[Issue]) -> None:
@@ -173,11 +172,7 @@ def _save(job: ImportJob, issues: list[Issue], outcome) -> None:
         for row, model, pk, action, before in outcome.records
     )
     if outcome.reviews:
-        now = timezone.now()
-        Inserter(DuplicateReview, REVIEW_COLUMNS).insert(
-            (a, b, score, why, ReviewSource.IMPORT, job.pk, "open", now)
-            for a, b, score, why in outcome.reviews
-        )
+        duplicate_reviews_create(pairs=outcome.reviews, source="import", import_job_id=job.pk)
 
 
 def preview(job: ImportJob, *, actor, rows: int = 20) -> dict:

@@ -1,4 +1,4 @@
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from ninja import Schema
@@ -107,72 +107,3 @@ class SavedMappingOut(Schema):
     name: str
     columns: dict[str, str]
 
-
-class CustomerBrief(Schema):
-    id: int
-    name: str
-    kind: str
-    company_name: str
-    birthday: date | None
-    phones: list[str]
-    emails: list[str]
-    owner: str | None
-
-    @staticmethod
-    def resolve_phones(obj):
-        return [p.number for p in obj.phones.all()]
-
-    @staticmethod
-    def resolve_emails(obj):
-        return [e.email for e in obj.emails.all()]
-
-    @staticmethod
-    def resolve_owner(obj):
-        return obj.owner.username if obj.owner else None
-
-
-class ReviewOut(Schema):
-    id: int
-    status: str
-    score: float = Field(description="The probability that these are one customer (0–1).")
-    source: str
-    explanation: list[dict[str, Any]]
-    job: int | None = Field(None, alias="job_id")
-    created_at: datetime
-    customer: CustomerBrief
-    other: CustomerBrief
-
-
-class ReviewPage(PageOut):
-    items: list[ReviewOut]
-
-
-class MergeIn(StrictIn):
-    keep: str = Field("customer", description='Which survives: "customer" or "other".')
-    choose: dict[str, str] = Field(
-        {}, description='Field → "survivor" or "other": whose value is kept (default survivor).'
-    )
-
-
-class CustomerMergeIn(StrictIn):
-    other: int = Field(ge=1, description="The customer to merge into this one (it goes away).")
-    choose: dict[str, str] = {}
-
-
-class MergeOut(Schema):
-    id: int
-    survivor: int | None = Field(None, alias="survivor_id")
-    merged_id: int
-    merged_name: str
-    found_by: str
-    at: datetime
-    undone_at: datetime | None
-    by: str | None
-
-    @staticmethod
-    def resolve_by(obj):
-        return obj.actor.username if obj.actor else None
-
-
-class MergePage(PageOut):
-    items: list[MergeOut]

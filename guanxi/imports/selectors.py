@@ -5,7 +5,6 @@ import io
 import time
 from collections.abc import Iterator
 
-from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
@@ -148,52 +147,3 @@ def customers_touched_since_import(*, job: ImportJob, customer_ids: list[int]) -
             )
     return touched
 
-
-def review_list(*, actor, status: str | None = "open") -> QuerySet:
-    """Possible duplicates the actor may decide on: both customers visible and mergeable."""
-    from guanxi.customers.selectors import customer_queryset
-
-    from .models import DuplicateReview
-
-    if not access.can(actor, "customer.merge"):
-        return DuplicateReview.objects.none()
-    visible = customer_queryset(actor=actor).values("pk")
-    qs = DuplicateReview.objects.filter(customer__in=visible, other__in=visible)
-    if not access.is_admin(actor):
-        editable = (
-            customer_queryset(actor=actor)
-            .filter(access.owner_q(actor, "owner", edit=True))
-            .values("pk")
-        )
-        qs = qs.filter(customer__in=editable, other__in=editable)
-    if status:
-        qs = qs.filter(status=status)
-    return qs.select_related("customer", "other", "customer__owner", "other__owner")
-
-
-def review_get(*, actor, review_id):
-    try:
-        return review_list(actor=actor, status=None).get(pk=review_id)
-    except (ObjectDoesNotExist, ValueError, TypeError) as e:
-        raise NotFound(_("Not found.")) from e
-
-
-def merge_list(*, actor) -> QuerySet:
-    """Merges the actor may see: admins all; others those whose kept customer they see."""
-    from guanxi.customers.selectors import customer_queryset
-
-    from .models import CustomerMerge
-
-    if not access.can(actor, "customer.merge"):
-        return CustomerMerge.objects.none()
-    qs = CustomerMerge.objects.select_related("survivor", "actor")
-    if access.is_admin(actor):
-        return qs
-    return qs.filter(survivor__in=customer_queryset(actor=actor).values("pk"))
-
-
-def merge_get(*, actor, merge_id):
-    try:
-        return merge_list(actor=actor).get(pk=merge_id)
-    except (ObjectDoesNotExist, ValueError, TypeError) as e:
-        raise NotFound(_("Not found.")) from e

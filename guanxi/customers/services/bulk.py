@@ -151,18 +151,24 @@ def _audit_values(profile: dict, c: PreparedCustomer, owner_id) -> dict:
 
 
 def customers_bulk_create(
-    *, actor, customers: list[PreparedCustomer], cause: str = "", event_data: dict | None = None
+    *,
+    actor,
+    customers: list[PreparedCustomer],
+    cause: str = "",
+    event_data: dict | None = None,
+    unowned: bool = False,
 ) -> list[int]:
     """Create many customers at once; returns their ids in the order given.
 
     Each gets what `customer_create` gives one: phones, emails, addresses, tags, custom
     fields, search keys, a first stage change with `cause`, a "created" timeline event
-    (carrying `event_data`, e.g. the import it came from) and an audit entry.
+    (carrying `event_data`, e.g. the import it came from) and an audit entry. Customers
+    without an owner get the actor, unless `unowned` (leads from channel events).
     """
     if not customers:
         return []
     access.require(actor, "customer.create")
-    default_owner = _actor_id(actor)
+    default_owner = None if unowned else _actor_id(actor)
     owners = [c.owner_id if c.owner_id is not None else default_owner for c in customers]
     _check_owners(actor, set(owners))
     external = [c.profile["external_id"] for c in customers if c.profile.get("external_id")]

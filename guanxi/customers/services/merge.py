@@ -1,10 +1,10 @@
-"""The customer half of merging two customers into one, and of taking a merge back.
+"""Merging two customers that are one person or company, and taking a merge back; the
+queue of possible duplicates waiting for someone to decide.
 
-`customer_absorb` moves what the customers app owns (phones, emails, addresses, tags,
-contacts, stage history) from one customer to the other, sets the surviving values, deletes
-the absorbed customer and returns everything an unmerge needs; `customer_restore` undoes it.
-Orders, interactions and tasks are moved by their own apps (imports.services.merge calls
-all three in one transaction).
+`customers_merge` runs in one transaction: the interactions and orders apps move their
+records (their `*_move` services), `customer_absorb` folds in what this app owns (phones,
+emails, addresses, tags, contacts, stage history), sets the surviving values and deletes
+the absorbed customer, and a `CustomerMerge` keeps what `customers_unmerge` needs.
 """
 
 from datetime import date, datetime
@@ -16,11 +16,22 @@ from django.utils.translation import gettext as _
 from guanxi.accounts import access
 from guanxi.accounts.audit import audit_record
 from guanxi.accounts.choices import AuditAction
-from guanxi.core.errors import PermissionDenied, ValidationFailed
+from guanxi.core.bulk import Inserter
+from guanxi.core.errors import Conflict, PermissionDenied, ValidationFailed
 from guanxi.interactions.choices import EventKind
 from guanxi.interactions.timeline import timeline_record
 
-from ..models import Address, Contact, Customer, CustomerEmail, CustomerPhone, StageChange
+from ..choices import ReviewStatus
+from ..models import (
+    Address,
+    Contact,
+    Customer,
+    CustomerEmail,
+    CustomerMerge,
+    CustomerPhone,
+    DuplicateReview,
+    StageChange,
+)
 from .fields import _sync_search_keys
 
 # Fields a person merging two customers chooses between, side by side.
@@ -255,3 +266,140 @@ def _value(field: str, value):
     if field in ("created_at", "updated_at", "stage_changed_at"):
         return datetime.fromisoformat(value)
     return value
+
+
+# Merging two customers, across the apps that hold their records -------------------------
+
+
+def customers_merge(
+    *,
+    actor,
+    survivor: Customer,
+    other: Customer,
+    choose: dict | None = None,
+    review: DuplicateReview | None = None,
+    import_job_id: int | None = None,
+) -> CustomerMerge:
+    """Merge `other` into `survivor`: every record of `other` is re-parented, the values
+    chosen survive, the merge is on the timeline and in the audit log; `other` is gone
+    (with its open reviews) until `customers_unmerge` brings it back."""
+    require_mergeable(actor, survivor, other)
+    if survivor.pk == other.pk:
+        raise ValidationFailed(errors={"other": [_("A customer cannot be merged into itself.")]})
+    with transaction.atomic():
+        # Orders and interactions first: deleting the absorbed customer must find none.
+        from guanxi.interactions.services import customer_records_move
+        from guanxi.orders.services import customer_orders_move
+
+        moved = customer_records_move(from_id=other.pk, to_id=survivor.pk)
+        moved["orders.order"] = customer_orders_move(from_id=other.pk, to_id=survivor.pk)
+        result = customer_absorb(actor=actor, survivor=survivor, other=other, choose=choose or {})
+        moved |= result["moved"]
+        merge = CustomerMerge.objects.create(
+            survivor=survivor,
+            merged_id=result["snapshot"]["id"],
+            merged_name=result["snapshot"]["name"][:200],
+            merged_snapshot=result["snapshot"],
+            survivor_before={
+                "before": result["survivor_before"],
+                "after": result["survivor_after"],
+            },
+            moved=moved,
+            actor=actor if actor.is_authenticated else None,
+            found_by=review.source if review else "",
+            score=review.score if review else None,
+            import_job_id=import_job_id,
+        )
+    return merge
+
+
+def customers_unmerge(*, actor, merge: CustomerMerge) -> Customer:
+    """Take a merge back: the merged customer returns with its id, its records (those
+    still on the kept customer) go back to it, and the kept customer's changed values
+    are restored unless changed again since."""
+    if merge.undone_at is not None:
+        raise Conflict(_("This merge has already been undone."))
+    survivor = merge.survivor
+    with transaction.atomic():
+        restored = customer_restore(
+            actor=actor,
+            survivor=survivor,
+            merge={
+                "snapshot": merge.merged_snapshot,
+                "survivor_before": merge.survivor_before.get("before", {}),
+                "survivor_after": merge.survivor_before.get("after", {}),
+                "moved": merge.moved,
+            },
+        )
+        if survivor is not None:
+            from guanxi.interactions.services import customer_records_move
+            from guanxi.orders.services import customer_orders_move
+
+            customer_records_move(from_id=survivor.pk, to_id=restored.pk, only=merge.moved)
+            customer_orders_move(
+                from_id=survivor.pk, to_id=restored.pk, only=merge.moved.get("orders.order", [])
+            )
+        CustomerMerge.objects.filter(pk=merge.pk).update(undone_at=timezone.now())
+        if merge.found_by and survivor is not None:
+            # A reviewed pair goes back on the queue, to be decided again.
+            DuplicateReview.objects.create(
+                customer=restored,
+                other=survivor,
+                score=merge.score if merge.score is not None else 1.0,
+                source=merge.found_by,
+                import_job_id=merge.import_job_id,
+            )
+    return restored
+
+
+def review_merge(*, actor, review: DuplicateReview, keep: str = "customer", choose=None):
+    """Decide an open review by merging; `keep` says which of the two survives."""
+    _require_open(review)
+    if keep not in ("customer", "other"):
+        raise ValidationFailed(errors={"keep": [_("Choose “customer” or “other”.")]})
+    survivor, other = (review.customer, review.other)
+    if keep == "other":
+        survivor, other = other, survivor
+    return customers_merge(actor=actor, survivor=survivor, other=other, choose=choose,
+                           review=review, import_job_id=review.import_job_id)  # fmt: skip
+
+
+def review_dismiss(*, actor, review: DuplicateReview) -> DuplicateReview:
+    """Decide an open review: these are two different customers."""
+    _require_open(review)
+    require_mergeable(actor, review.customer, review.other)
+    review.status = ReviewStatus.DISMISSED
+    review.resolved_at = timezone.now()
+    review.resolved_by = actor
+    review.save(update_fields=["status", "resolved_at", "resolved_by"])
+    return review
+
+
+def _require_open(review: DuplicateReview) -> None:
+    if review.status != ReviewStatus.OPEN:
+        raise Conflict(_("This pair has already been decided."))
+
+
+def duplicate_reviews_create(*, pairs, source: str, import_job_id: int | None = None) -> int:
+    """Put pairs (customer id, other id, probability, explanation) on the review queue,
+    set-based; a pair already open is left as it is. Returns how many were added."""
+    pairs = [(a, b, p, why) for a, b, p, why in pairs if a != b]
+    if not pairs:
+        return 0
+    open_pairs = set(
+        DuplicateReview.objects.filter(
+            status=ReviewStatus.OPEN,
+            customer_id__in={a for a, *_r in pairs},
+            other_id__in={b for _a, b, *_r in pairs},
+        ).values_list("customer_id", "other_id")
+    )
+    now = timezone.now()
+    rows, seen = [], set()
+    for a, b, p, why in pairs:
+        if (a, b) in open_pairs or (b, a) in open_pairs or (a, b) in seen:
+            continue
+        seen.add((a, b))
+        rows.append((a, b, p, why, source, import_job_id, ReviewStatus.OPEN, now))
+    Inserter(DuplicateReview, ["customer", "other", "score", "explanation", "source",
+                               "import_job_id", "status", "created_at"]).insert(rows)  # fmt: skip
+    return len(rows)

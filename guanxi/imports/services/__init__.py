@@ -1,5 +1,4 @@
-"""Writes of the imports app: import jobs (upload, mapping, run, undo) and merges of
-duplicate customers (merge, unmerge, review decisions)."""
+"""Writes of the imports app: import jobs (upload, mapping, run, undo)."""
 
 from .jobs import (
     import_job_configure,
@@ -9,7 +8,6 @@ from .jobs import (
     import_job_undo,
     mapping_save,
 )
-from .merge import customers_merge, customers_unmerge, review_dismiss, review_merge
 
 __all__ = [
     "import_job_configure",
@@ -18,8 +16,4 @@ __all__ = [
     "import_job_start",
     "import_job_undo",
     "mapping_save",
-    "customers_merge",
-    "customers_unmerge",
-    "review_dismiss",
-    "review_merge",
 ]

@@ -4,8 +4,8 @@ failed rows, undo; and who may do it."""
 import pytest
 
 from guanxi.accounts.models import AuditEntry
-from guanxi.customers.models import Customer
-from guanxi.imports.models import DuplicateReview, ImportJob
+from guanxi.customers.models import Customer, DuplicateReview
+from guanxi.imports.models import ImportJob
 from guanxi.interactions.models import TimelineEvent
 from tests.factories import make_customer
 

@@ -4,9 +4,8 @@ chosen values survive, the timeline and audit say so, and an unmerge restores it
 import pytest
 
 from guanxi.accounts.models import AuditEntry
-from guanxi.customers.models import Customer
+from guanxi.customers.models import Customer, DuplicateReview
 from guanxi.customers.services import contact_create, customer_change_stage
-from guanxi.imports.models import DuplicateReview
 from guanxi.interactions.models import Interaction, Task, TimelineEvent
 from guanxi.interactions.services import interaction_log, task_create
 from guanxi.orders.models import Order

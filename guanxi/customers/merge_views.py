@@ -8,13 +8,30 @@ from django.urls import reverse
 from django.utils.translation import gettext
 
 from guanxi.core.errors import GuanxiError, NotFound
-from guanxi.customers.selectors import contact_list
-from guanxi.customers.services.merge import CHOOSABLE
 from guanxi.interactions.selectors import interaction_list
 from guanxi.orders.selectors import order_list
 
-from . import selectors, services
-from .views import _context, _problems
+from . import selectors
+from .models import Customer
+from .services import merge as services
+from .services.merge import CHOOSABLE
+
+
+def _context(request, model_admin, **extra) -> dict:
+    return {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.model._meta,
+        **extra,
+    }
+
+
+def _problems(error: GuanxiError) -> list[str]:
+    return [
+        problem if field == "__all__" else f"{field}: {problem}"
+        for field, problems in error.errors.items()
+        for problem in problems
+    ] or [error.message]
+
 
 # The fields shown side by side, in this order, with how to show a value.
 ROWS = [
@@ -28,12 +45,10 @@ ROWS = [
 
 
 def review_url(review) -> str:
-    return reverse("admin:imports_duplicatereview_change", args=[review.pk])
+    return reverse("admin:customers_duplicatereview_change", args=[review.pk])
 
 
 def _side(request, customer) -> dict:
-    from guanxi.customers.models import Customer
-
     label = {f.name: f.verbose_name for f in Customer._meta.fields}
     label["owner_id"] = label["owner"]
     return {
@@ -43,7 +58,7 @@ def _side(request, customer) -> dict:
         "emails": [e.email for e in customer.emails.all()],
         "tags": [t.name for t in customer.tags.all()],
         "addresses": [str(a) for a in customer.addresses.all()],
-        "contacts": contact_list(actor=request.user, customer_id=customer.pk).count(),
+        "contacts": selectors.contact_list(actor=request.user, customer_id=customer.pk).count(),
         "orders": order_list(actor=request.user, customer_id=customer.pk).count(),
         "interactions": interaction_list(actor=request.user, customer_id=customer.pk).count(),
     }
@@ -88,7 +103,7 @@ def review_page(request, object_id, model_admin):
         percent=round(review.score * 100),
         is_open=review.status == "open",
     )
-    return TemplateResponse(request, "guanxi/imports/review.html", context)
+    return TemplateResponse(request, "guanxi/customers/review.html", context)
 
 
 def _decide(request, review):
@@ -97,7 +112,7 @@ def _decide(request, review):
         if action == "dismiss":
             services.review_dismiss(actor=request.user, review=review)
             messages.success(request, gettext("Marked as two different customers."))
-            return HttpResponseRedirect(reverse("admin:imports_duplicatereview_changelist"))
+            return HttpResponseRedirect(reverse("admin:customers_duplicatereview_changelist"))
         if action in ("keep_customer", "keep_other"):
             keep = action.removeprefix("keep_")
             picks = {f: request.POST.get(f"f_{f}", "customer") for f in CHOOSABLE}
@@ -136,7 +151,9 @@ def merge_page(request, object_id, model_admin):
                 request, gettext("The merge was undone: %(name)s is back.") % {"name": restored}
             )
             return HttpResponseRedirect(reverse("admin:customers_customer_360", args=[restored.pk]))
-        return HttpResponseRedirect(reverse("admin:imports_customermerge_change", args=[merge.pk]))
+        return HttpResponseRedirect(
+            reverse("admin:customers_customermerge_change", args=[merge.pk])
+        )
     moved = {label: len(ids) for label, ids in (merge.moved or {}).items() if ids}
     context = _context(
         request,
@@ -146,7 +163,7 @@ def merge_page(request, object_id, model_admin):
         moved=_moved_labels(moved),
         snapshot=merge.merged_snapshot,
     )
-    return TemplateResponse(request, "guanxi/imports/merge.html", context)
+    return TemplateResponse(request, "guanxi/customers/merge.html", context)
 
 
 def _moved_labels(moved: dict) -> list[tuple[str, int]]:

@@ -2,12 +2,11 @@
 
 import pytest
 
-from guanxi.customers.models import Customer
-from guanxi.imports.models import CustomerMerge, DuplicateReview
+from guanxi.customers.models import Customer, CustomerMerge, DuplicateReview
 from tests.factories import make_customer, make_order
 
-QUEUE = "/admin/imports/duplicatereview/"
-MERGES = "/admin/imports/customermerge/"
+QUEUE = "/admin/customers/duplicatereview/"
+MERGES = "/admin/customers/customermerge/"
 
 
 @pytest.fixture
