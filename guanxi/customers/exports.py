@@ -1,41 +1,75 @@
-"""Exporting the customers an actor can see, as a CSV that is safe to open in Excel.
+"""Exporting the customers and contacts an actor can see, as tables for CSV and .xlsx files.
 
-Scoped by the same selector as the list, refused to roles that may not export personal data,
-recorded in the audit log. Cells that a spreadsheet would run as a formula are neutralised.
+Each export starts from the same selector as its list (so it sees the same rows, with the
+same filters), is refused to roles that may not export personal data, and writes one audit
+entry. Rows are read in chunks, with what they show loaded per chunk in a fixed number of
+queries; the writers in core.tabular make every cell safe to open in a spreadsheet.
+`export_check` and `export_audit` are shared with the exports of orders and interactions.
 """
 
-import csv
-import io
-from collections.abc import Iterator
-
-from django.utils import timezone
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from guanxi.accounts import access
 from guanxi.accounts.audit import audit_record
 from guanxi.accounts.choices import AuditAction
 from guanxi.core.errors import PermissionDenied
+from guanxi.core.tabular import (
+    Table,
+    choice_labels,
+    chunked,
+    field_label,
+    local_date,
+    local_time,
+    rendered,
+)
+
+# They lived here first; core.tabular is their home now.
+from guanxi.core.tabular import csv_stream as csv_stream
+from guanxi.core.tabular import safe_cell as safe_cell
 
 from .filters import CustomerFilters
-from .models import Address, CustomFieldDefinition
-from .selectors import customer_list
-
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-CHUNK = 2000
+from .models import Contact, Customer, CustomFieldDefinition
+from .selectors import contact_list, customer_get, customer_list, customer_list_load
 
 
-def safe_cell(value) -> str:
-    """A value as text that Excel and LibreOffice will not evaluate as a formula."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
+def export_check(actor) -> None:
+    """Refuse roles that may not export personal data (marketers)."""
+    if not access.can(actor, "customer.export_personal"):
+        raise PermissionDenied(_("Your role may not export personal data."))
 
 
-def _columns(definitions):
+def export_audit(*, actor, model: str, what: str, filters: dict, count: int) -> None:
+    """One audit entry for an export: what, with which filters, how many rows."""
+    audit_record(
+        actor=actor,
+        action=AuditAction.EXPORT,
+        model=model,
+        object_id="*",
+        object_repr=what,
+        changes={"filters": [None, filters], "count": [None, count]},
+    )
+
+
+def filters_of(schema) -> dict:
+    """A filter schema as the audit log keeps it: only the filters that were given."""
+    return schema.dict(exclude_none=True) if schema is not None else {}
+
+
+def yes_no(value: bool) -> str:
+    return _("Yes") if value else _("No")
+
+
+# Customers -----------------------------------------------------------------------------------
+
+
+def _customer_columns(definitions) -> list[tuple[str, str]]:
     return [
         ("id", _("ID")),
         ("kind", _("Kind")),
         ("name", _("Name")),
         ("company_name", _("Company")),
+        ("job_title", field_label(Customer, "job_title")),
         ("phones", _("Phones")),
         ("emails", _("Emails")),
         ("stage", _("Lifecycle stage")),
@@ -50,85 +84,148 @@ def _columns(definitions):
         ("birthday", _("Birthday")),
         ("gender", _("Gender")),
         ("created_at", _("Created")),
+        ("external_id", field_label(Customer, "external_id")),
     ] + [(f"cf_{d.key}", d.label) for d in definitions]
 
 
-def customer_export_rows(
-    *, actor, filters: CustomerFilters | None = None, custom: dict | None = None
-) -> tuple[list[str], Iterator[list[str]], int]:
-    """(header, rows, count) of the customers the actor may see; refused without the right."""
-    if not access.can(actor, "customer.export_personal"):
-        raise PermissionDenied(_("Your role may not export personal data."))
-    qs = customer_list(actor=actor, filters=filters, custom=custom).order_by("pk")
-    count = qs.count()
-    definitions = list(CustomFieldDefinition.objects.filter(is_active=True))
-    columns = _columns(definitions)
-    audit_record(
+def customer_export(
+    *,
+    actor,
+    filters: CustomerFilters | None = None,
+    custom: dict | None = None,
+    queryset: QuerySet[Customer] | None = None,
+    list_params: dict | None = None,
+) -> Table:
+    """The customers the actor may see, filtered as their list is, as a table; audited.
+
+    Pass the list's `filters` (and `custom` field filters), or the `queryset` a list page
+    built from `customer_list` (its filters and search applied) with the `list_params` it
+    was asked with, for the audit log.
+    """
+    export_check(actor)
+    if queryset is None:
+        queryset = customer_list(actor=actor, filters=filters, custom=custom, prefetch=False)
+        recorded = filters_of(filters) | (custom or {})
+    else:
+        queryset = access.scope_customers(queryset, actor).prefetch_related(None)
+        recorded = list_params or {}
+    queryset = queryset.select_related("owner")
+    count = queryset.count()
+    export_audit(
         actor=actor,
-        action=AuditAction.EXPORT,
         model="customers.customer",
-        object_id="*",
-        object_repr=_("%(n)d customers") % {"n": count},
-        changes={
-            "filters": [
-                None,
-                (filters.dict(exclude_none=True) if filters else {}) | (custom or {}),
-            ],
-            "count": [None, count],
-        },
+        what=_("%(n)d customers") % {"n": count},
+        filters=recorded,
+        count=count,
+    )
+    definitions = list(CustomFieldDefinition.objects.filter(is_active=True))
+    columns = _customer_columns(definitions)
+
+    def render(chunk: list[Customer]):
+        customer_list_load(chunk)  # phones, emails, tags, addresses: four queries a chunk
+        labels = {f: choice_labels(Customer, f) for f in ("kind", "stage", "source", "gender")}
+        for c in chunk:
+            listed = c.listed
+            a = listed["addresses"][0] if listed["addresses"] else {}  # the primary first
+            values = {
+                "id": c.pk,
+                "kind": labels["kind"].get(c.kind, c.kind),
+                "name": c.name,
+                "company_name": c.company_name,
+                "job_title": c.job_title,
+                "phones": " ".join(listed["phones"]),
+                "emails": " ".join(listed["emails"]),
+                "stage": labels["stage"].get(c.stage, c.stage),
+                "owner": c.owner.username if c.owner else "",
+                "tags": ", ".join(listed["tags"]),
+                "province": a.get("province", ""),
+                "city": a.get("city", ""),
+                "district": a.get("district", ""),
+                "street": a.get("street", ""),
+                "industry": c.industry,
+                "source": labels["source"].get(c.source, c.source),
+                "birthday": local_date(c.birthday),
+                "gender": labels["gender"].get(c.gender, c.gender) if c.gender else "",
+                "created_at": local_time(c.created_at),
+                "external_id": c.external_id or "",
+            }
+            for d in definitions:
+                values[f"cf_{d.key}"] = c.custom_fields.get(d.key, "")
+            yield [values[key] for key, _label in columns]
+
+    return Table(
+        name="customers",
+        title=_("Customers"),
+        header=[label for _key, label in columns],
+        rows=rendered(chunked(queryset), render),
+        count=count,
     )
 
-    def rows():
-        last_pk = 0
-        while True:
-            chunk = list(qs.filter(pk__gt=last_pk)[:CHUNK])
-            if not chunk:
-                return
-            last_pk = chunk[-1].pk
-            primary = {}
-            for a in Address.objects.filter(customer_id__in=[c.pk for c in chunk]).order_by(
-                "-is_primary", "id"
-            ):
-                primary.setdefault(a.customer_id, a)
-            for c in chunk:
-                a = primary.get(c.pk)
-                values = {
-                    "id": c.pk,
-                    "kind": c.get_kind_display(),
-                    "name": c.name,
-                    "company_name": c.company_name,
-                    "phones": " ".join(p.number for p in c.phones.all()),
-                    "emails": " ".join(e.email for e in c.emails.all()),
-                    "stage": c.get_stage_display(),
-                    "owner": c.owner.username if c.owner else "",
-                    "tags": ", ".join(t.name for t in c.tags.all()),
-                    "province": a.province if a else "",
-                    "city": a.city if a else "",
-                    "district": a.district if a else "",
-                    "street": a.street if a else "",
-                    "industry": c.industry,
-                    "source": c.get_source_display(),
-                    "birthday": c.birthday.isoformat() if c.birthday else "",
-                    "gender": c.get_gender_display() if c.gender else "",
-                    "created_at": timezone.localtime(c.created_at).strftime("%Y-%m-%d %H:%M"),
-                }
-                for d in definitions:
-                    values[f"cf_{d.key}"] = c.custom_fields.get(d.key, "")
-                yield [safe_cell(values[key]) for key, _label in columns]
 
-    return [label for _key, label in columns], rows(), count
+# Contacts ------------------------------------------------------------------------------------
 
 
-def csv_stream(header: list[str], rows: Iterator[list[str]]) -> Iterator[str]:
-    """CSV text in pieces, starting with a UTF-8 BOM so Excel reads Chinese correctly."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    buffer.write("\ufeff")
-    writer.writerow(header)
-    for i, row in enumerate(rows, 1):
-        writer.writerow(row)
-        if i % 500 == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
+def contact_export(
+    *,
+    actor,
+    customer_id: int | None = None,
+    queryset: QuerySet[Contact] | None = None,
+    list_params: dict | None = None,
+) -> Table:
+    """The contacts the actor may see (of one company with `customer_id`), as a table; audited.
+
+    Or the `queryset` a list page built from `contact_list`, with its `list_params`.
+    """
+    export_check(actor)
+    if queryset is None:
+        if customer_id is not None:
+            customer_get(actor=actor, customer_id=customer_id)  # NotFound when hidden
+        queryset = contact_list(actor=actor, customer_id=customer_id)
+        recorded = {"customer": customer_id} if customer_id is not None else {}
+    else:
+        queryset = access.scope_customer_children(queryset, actor)
+        recorded = list_params or {}
+    queryset = queryset.select_related("customer")
+    count = queryset.count()
+    export_audit(
+        actor=actor,
+        model="customers.contact",
+        what=_("%(n)d contacts") % {"n": count},
+        filters=recorded,
+        count=count,
+    )
+    header = [
+        _("ID"),
+        field_label(Contact, "name"),
+        field_label(Contact, "title"),
+        field_label(Contact, "phone"),
+        field_label(Contact, "email"),
+        field_label(Contact, "is_primary"),
+        _("Customer ID"),
+        field_label(Contact, "customer"),
+        field_label(Contact, "notes"),
+        _("Created"),
+    ]
+
+    def render(chunk: list[Contact]):
+        for c in chunk:
+            yield [
+                c.pk,
+                c.name,
+                c.title,
+                c.phone,
+                c.email,
+                yes_no(c.is_primary),
+                c.customer_id,
+                c.customer.name,
+                c.notes,
+                local_time(c.created_at),
+            ]
+
+    return Table(
+        name="contacts",
+        title=_("Contacts"),
+        header=header,
+        rows=rendered(chunked(queryset), render),
+        count=count,
+    )

@@ -4,7 +4,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from guanxi.accounts import access
-from guanxi.core.tabular import Table, chunked, field_label, local_time, rendered
+from guanxi.core.tabular import Table, choice_labels, chunked, field_label, local_time, rendered
 from guanxi.customers.exports import export_audit, export_check, filters_of
 from guanxi.customers.selectors import customer_get
 
@@ -73,13 +73,14 @@ def interaction_export(
     ]
 
     def render(chunk: list[Interaction]):
+        labels = {f: choice_labels(Interaction, f) for f in ("kind", "direction", "channel")}
         for i in chunk:
             yield [
                 i.pk,
                 local_time(i.occurred_at),
-                i.get_kind_display(),
-                i.get_direction_display(),
-                i.get_channel_display() if i.channel else "",
+                labels["kind"].get(i.kind, i.kind),
+                labels["direction"].get(i.direction, i.direction),
+                labels["channel"].get(i.channel, i.channel),
                 i.subject,
                 i.body,
                 i.outcome,
@@ -150,13 +151,14 @@ def task_export(
     ]
 
     def render(chunk: list[Task]):
+        status, priority = choice_labels(Task, "status"), choice_labels(Task, "priority")
         for t in chunk:
             yield [
                 t.pk,
                 t.title,
                 t.description,
-                t.get_status_display(),
-                t.get_priority_display(),
+                status.get(t.status, t.status),
+                priority.get(t.priority, t.priority),
                 local_time(t.due_at),
                 local_time(t.remind_at),
                 _username(t.owner),

@@ -3,11 +3,13 @@
 from django.http import HttpResponse
 from ninja import Query, Router, Status
 
-from guanxi.core.api import ERRORS, READ_ERRORS
+from guanxi.core.api import ERRORS, READ_ERRORS, ErrorOut
 from guanxi.core.pagination import PageParams, paginate
+from guanxi.core.tabular import OPENAPI_FILE, ExportFormat, table_response
 from guanxi.customers.selectors import customer_get
 
 from . import selectors, services
+from .exports import order_export
 from .schemas import OrderFilters, OrderIn, OrderOut, OrderPage, OrderPatch
 
 router = Router(tags=["orders"])
@@ -55,3 +57,15 @@ def delete_order(request, order_id: int):
     order = selectors.order_get(actor=request.user, order_id=order_id)
     services.order_delete(actor=request.user, order=order)
     return HttpResponse(status=204)
+
+
+@router.get(
+    "/orders/export",
+    response={403: ErrorOut, **READ_ERRORS},
+    openapi_extra=OPENAPI_FILE,
+)
+def export_orders(request, filters: Query[OrderFilters], format: ExportFormat = "csv"):
+    """The orders you may see, with the list's filters, one row per order (its products
+    summarised), as CSV (UTF-8 with BOM) or Excel. Recorded in the audit log; refused to
+    roles that may not export personal data."""
+    return table_response(order_export(actor=request.user, filters=filters), format)

@@ -139,6 +139,30 @@ def exported(world, role, response):
         assert ("靶子科技" in names) == (role in SEES_TARGET)
 
 
+def export_holds(text: str):
+    """Check: a CSV or .xlsx export holds `text` exactly for the roles that see rep's customer."""
+
+    def check(world, role, response):
+        if response.status_code != 200:
+            return
+        data = b"".join(response.streaming_content)
+        if data[:2] == b"PK":
+            from python_calamine import CalamineWorkbook
+
+            sheet = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0)
+            cells = {str(v) for row in sheet.to_python() for v in row}
+        else:
+            cells = {v for row in csv.reader(io.StringIO(data.decode("utf-8-sig"))) for v in row}
+        assert (text in cells) == (role in SEES_TARGET)
+
+    return check
+
+
+def exporters(ok: int = 200) -> dict[str, int]:
+    """Everyone may export what they see, except marketers (403)."""
+    return {**everyone(ok), "marketer": 403}
+
+
 @dataclass
 class Case:
     method: str
@@ -456,6 +480,73 @@ CASES: dict[str, Case] = {
         "/tokens/{int:token_id}",
         lambda w, c: c.delete(f"tokens/{_other_users_token(w)}"),
         everyone(404),
+    ),
+    # Exports
+    "exports.customers": Case(
+        "GET",
+        "/customers/export",
+        lambda w, c: c.get("customers/export"),
+        exporters(),
+        export_holds("靶子科技"),
+    ),
+    "exports.customers_xlsx": Case(
+        "GET",
+        "/customers/export",
+        lambda w, c: c.get("customers/export", {"format": "xlsx", "tag": "VIP"}),
+        exporters(),
+        export_holds("靶子科技"),
+    ),
+    "exports.contacts": Case(
+        "GET",
+        "/contacts/export",
+        lambda w, c: c.get("contacts/export", {"format": "xlsx"}),
+        exporters(),
+        export_holds("靶子经理"),
+    ),
+    "exports.contacts_of_customer": Case(
+        "GET",
+        "/contacts/export",
+        lambda w, c: c.get("contacts/export", {"customer": w.target.pk}),
+        {**seen(200), "marketer": 403},
+    ),
+    "exports.orders": Case(
+        "GET",
+        "/orders/export",
+        lambda w, c: c.get("orders/export"),
+        exporters(),
+        export_holds("M-1"),
+    ),
+    "exports.orders_of_customer": Case(
+        "GET",
+        "/orders/export",
+        lambda w, c: c.get("orders/export", {"customer": w.target.pk, "format": "xlsx"}),
+        {**seen(200), "marketer": 403},
+    ),
+    "exports.interactions": Case(
+        "GET",
+        "/interactions/export",
+        lambda w, c: c.get("interactions/export", {"format": "xlsx"}),
+        exporters(),
+        export_holds("靶子电话"),
+    ),
+    "exports.interactions_of_customer": Case(
+        "GET",
+        "/interactions/export",
+        lambda w, c: c.get("interactions/export", {"customer": w.target.pk}),
+        {**seen(200), "marketer": 403},
+    ),
+    "exports.tasks": Case(
+        "GET",
+        "/tasks/export",
+        lambda w, c: c.get("tasks/export"),
+        exporters(),
+        export_holds("靶子任务"),
+    ),
+    "exports.tasks_of_customer": Case(
+        "GET",
+        "/tasks/export",
+        lambda w, c: c.get("tasks/export", {"customer": w.target.pk, "format": "xlsx"}),
+        {**seen(200), "marketer": 403},
     ),
 }
 
