@@ -7,6 +7,7 @@ the list links to the 360° page (views.customer_360) rather than to the edit fo
 from urllib.parse import urlencode
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
@@ -22,9 +23,11 @@ from guanxi.accounts.admin import GuanxiInline, GuanxiModelAdmin
 from guanxi.accounts.choices import Role
 from guanxi.accounts.selectors import assignable_owners, user_list
 from guanxi.core.errors import Conflict, GuanxiError
+from guanxi.core.tabular import table_response
 
 from . import services, views
 from .choices import CustomerKind, CustomFieldType
+from .exports import contact_export, customer_export
 from .filters import CustomerFilters, apply_custom_field_filters, apply_filters, search_q
 from .forms import AssignOwnerForm, ContactForm, CustomerForm, CustomFieldDefinitionForm, TagsForm
 from .models import Address, Contact, Customer, CustomFieldDefinition, Tag
@@ -120,6 +123,76 @@ class CustomerChangeList(ChangeList):
         return customer_360_url(result.pk)
 
 
+# Export of a list page ------------------------------------------------------------------------
+
+
+class ExportListMixin:
+    """An "Export" menu (CSV, Excel) on a list page, for roles that may export personal data.
+
+    It exports exactly the list as shown: the changelist's own queryset, with its filters,
+    search and the actor's scope, through the app's export function (`export_table`). The
+    menu's links carry the page's query string, which the export's changelist reads again.
+    """
+
+    actions_list = [
+        {"title": _("Export"), "icon": "download", "items": ["export_csv", "export_xlsx"]}
+    ]
+
+    def export_table(self, request, queryset, list_params: dict):
+        """The app's export of `queryset` (a Table); each list page says which."""
+        raise NotImplementedError
+
+    def has_export_permission(self, request, obj=None):
+        return access.can(request.user, "customer.export_personal")
+
+    @action(description=_("CSV"), permissions=["export"], icon="csv", url_path="export-csv")
+    def export_csv(self, request):
+        return self._export(request, "csv")
+
+    @action(
+        description=_("Excel (.xlsx)"),
+        permissions=["export"],
+        icon="table_view",
+        url_path="export-xlsx",
+    )
+    def export_xlsx(self, request):
+        return self._export(request, "xlsx")
+
+    def _export(self, request, fmt: str):
+        back = HttpResponseRedirect(self.changelist_url() + _query(request))
+        try:
+            queryset = self.get_changelist_instance(request).get_queryset(request)
+        except IncorrectLookupParameters:
+            self.message_user(request, gettext("These filters cannot be exported."), messages.ERROR)
+            return back
+        list_params = {k: v if len(v) > 1 else v[0] for k, v in request.GET.lists()}
+        try:
+            table = self.export_table(request, queryset, list_params)
+        except GuanxiError as error:
+            self.message_user(request, error.message, messages.ERROR)
+            return back
+        return table_response(table, fmt)
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        context = getattr(response, "context_data", None)
+        query = _query(request)
+        if context and query:
+            exports = {
+                reverse(f"{self.admin_site.name}:{self.opts.app_label}_{self.opts.model_name}_{n}")
+                for n in ("export_csv", "export_xlsx")
+            }
+            for entry in context.get("actions_list") or []:
+                for item in entry.get("items", [entry]):
+                    if item.get("path") in exports:
+                        item["path"] += query
+        return response
+
+
+def _query(request) -> str:
+    return "?" + request.GET.urlencode() if request.GET else ""
+
+
 # Customers ------------------------------------------------------------------------------------
 
 
@@ -133,7 +206,7 @@ class AddressInline(GuanxiInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(GuanxiModelAdmin):
+class CustomerAdmin(ExportListMixin, GuanxiModelAdmin):
     form = CustomerForm
     inlines = [AddressInline]
     list_display = [
@@ -195,6 +268,9 @@ class CustomerAdmin(GuanxiModelAdmin):
     def get_search_results(self, request, queryset, search_term):
         q = search_q(search_term or "")
         return (queryset.filter(q) if q is not None else queryset), False
+
+    def export_table(self, request, queryset, list_params):
+        return customer_export(actor=request.user, queryset=queryset, list_params=list_params)
 
     def get_list_filter(self, request):
         filters = [
@@ -430,7 +506,7 @@ class CustomerAdmin(GuanxiModelAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(GuanxiModelAdmin):
+class ContactAdmin(ExportListMixin, GuanxiModelAdmin):
     form = ContactForm
     list_display = ["name_display", "company", "phone", "email", "is_primary"]
     list_filter = ["is_primary"]
@@ -441,6 +517,9 @@ class ContactAdmin(GuanxiModelAdmin):
 
     def get_queryset(self, request):
         return contact_list(actor=request.user)
+
+    def export_table(self, request, queryset, list_params):
+        return contact_export(actor=request.user, queryset=queryset, list_params=list_params)
 
     def has_add_permission(self, request, *args):
         return access.can(request.user, "customer.edit")

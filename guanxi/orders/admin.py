@@ -14,10 +14,12 @@ from unfold.widgets import UnfoldAdminTextareaWidget
 
 from guanxi.accounts import access
 from guanxi.accounts.admin import GuanxiInline, GuanxiModelAdmin, ServiceModelForm
+from guanxi.customers.admin import ExportListMixin
 from guanxi.customers.selectors import customer_queryset
 
 from . import services
 from .choices import OrderStatus
+from .exports import order_export
 from .models import Order, OrderLine, Product
 from .selectors import order_list, product_list
 
@@ -84,7 +86,7 @@ class OrderForm(ServiceModelForm):
 
 
 @admin.register(Order)
-class OrderAdmin(GuanxiModelAdmin):
+class OrderAdmin(ExportListMixin, GuanxiModelAdmin):
     form = OrderForm
     inlines = [OrderLineInline]
     list_display = [
@@ -112,6 +114,9 @@ class OrderAdmin(GuanxiModelAdmin):
 
     def get_queryset(self, request):
         return order_list(actor=request.user)
+
+    def export_table(self, request, queryset, list_params):
+        return order_export(actor=request.user, queryset=queryset, list_params=list_params)
 
     def has_add_permission(self, request, *args):
         return access.can(request.user, "order.write")
