@@ -14,6 +14,7 @@ COMMANDS = {
     "check": ("guanxi_check", "check configuration and database health"),
     "worker": ("guanxi_worker", "run background tasks and the periodic scheduler"),
     "import": ("guanxi_import", "import customers, contacts, orders or interactions from a file"),
+    "export": ("guanxi_export", "export customers, contacts, orders, interactions or tasks"),
     "manage": (None, "any Django management command (migrate, shell, dbshell…)"),
 }
 
