@@ -12,6 +12,7 @@ from guanxi.accounts.services import token_authenticate
 from guanxi.core.errors import GuanxiError
 from guanxi.customers.api import router as customers_router
 from guanxi.customers.merge_api import router as duplicates_router
+from guanxi.events.api import router as events_router
 from guanxi.imports.api import router as imports_router
 from guanxi.interactions.api import router as interactions_router
 from guanxi.orders.api import router as orders_router
@@ -89,6 +90,7 @@ api.add_router("/", orders_router)
 api.add_router("/", accounts_router)
 api.add_router("/", imports_router)
 api.add_router("/", duplicates_router)
+api.add_router("/", events_router)
 
 
 # Added last, so that it only catches what no endpoint above matched.

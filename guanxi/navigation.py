@@ -61,6 +61,11 @@ def sidebar_navigation(request):
                     "permission": _may_import,
                 },
                 {
+                    "title": _("Channel events"),
+                    "icon": "hub",
+                    "link": reverse_lazy("admin:events_customerevent_changelist"),
+                },
+                {
                     "title": _("Possible duplicates"),
                     "icon": "join",
                     "link": reverse_lazy("admin:customers_duplicatereview_changelist"),

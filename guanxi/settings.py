@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "guanxi.interactions",
     "guanxi.orders",
     "guanxi.imports",
+    "guanxi.events",
 ]
 
 MIDDLEWARE = [
@@ -137,6 +138,8 @@ STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "guanxi" / "static"]  # project-wide assets (guanxi/guanxi.css)
 MEDIA_ROOT = DATA_DIR / "uploads"
+# A request body up to 16 MB (a batch of 10,000 channel events is about 3 MB of NDJSON).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 16 * 1024 * 1024
 # The largest file an import accepts (a million customer rows is about 150 MB of CSV).
 GUANXI_IMPORT_MAX_BYTES = int(os.environ.get("GUANXI_IMPORT_MAX_BYTES", 512_000_000))
 MEDIA_URL = "media/"

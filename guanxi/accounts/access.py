@@ -111,6 +111,13 @@ MATRIX: dict[str, dict[str, str | bool]] = {
         Role.AGENT: False,
         Role.MARKETER: False,
     },
+    "event.ingest": {
+        Role.ADMIN: True,
+        Role.MANAGER: False,
+        Role.REP: False,
+        Role.AGENT: False,
+        Role.MARKETER: False,
+    },
     "customfield.manage": {
         Role.ADMIN: True,
         Role.MANAGER: False,

@@ -44,6 +44,7 @@ EVENT_ICONS = {
     EventKind.TASK_DONE: "task_alt",
     EventKind.MERGED: "call_merge",
     EventKind.UNMERGED: "call_split",
+    EventKind.CHANNEL: "hub",
 }
 INTERACTION_ICONS = {
     "call": "call",

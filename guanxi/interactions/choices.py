@@ -55,3 +55,4 @@ class EventKind(models.TextChoices):
     TASK_DONE = "task_done", _("Task done")
     MERGED = "merged", _("Merged with a duplicate")
     UNMERGED = "unmerged", _("Merge undone")
+    CHANNEL = "channel", _("Channel event")

@@ -53,6 +53,13 @@ def describe(event: TimelineEvent) -> str:
                 "name": d.get("name", ""),
                 "id": d.get("other"),
             }
+        case EventKind.CHANNEL:
+            from guanxi.events.choices import EventChannel
+            from guanxi.events.choices import EventKind as ChannelEventKind
+
+            channel = _label(EventChannel, d.get("channel"))
+            text = f"{channel}: {_label(ChannelEventKind, d.get('kind'))}"
+            return f"{text} · {d['summary']}" if d.get("summary") else text
         case EventKind.UNMERGED:
             return _("The merge with %(name)s (#%(id)s) was undone") % {
                 "name": d.get("name", ""),
