@@ -66,6 +66,9 @@ class PreparedCustomer:
     tags: list[str] = field(default_factory=list)
     custom: dict = field(default_factory=dict)
     owner_id: int | None = None
+    # (pinyin, initials, search text), worked out with the rest so that a bulk writer that
+    # prepares rows in other processes does not compute them again.
+    search_keys: tuple[str, str, str] | None = None
 
 
 def customer_prepare(*, data: dict, definitions: dict, partial: bool = False) -> PreparedCustomer:
@@ -89,6 +92,20 @@ def customer_prepare(*, data: dict, definitions: dict, partial: bool = False) ->
         owner_id=owner_id,
     )
     errors.raise_if_any()
+    if profile.get("name"):
+        profile_ = PROFILE_DEFAULTS | profile
+        pinyin, initials = name_keys(profile_["name"])
+        prepared.search_keys = (
+            pinyin,
+            initials,
+            build_search_text(
+                name=profile_["name"],
+                company_name=profile_["company_name"],
+                phones=[p for p, _e in prepared.phones],
+                emails=prepared.emails,
+                external_id=profile_["external_id"],
+            ),
+        )
     return prepared
 
 
@@ -186,15 +203,17 @@ def customers_bulk_create(
             profile = PROFILE_DEFAULTS | c.profile
             stage = profile.pop("stage", None) or Stage.LEAD
             profile.pop("stage_cause", None)
-            phones = [p for p, _e in c.phones]
-            pinyin, initials = name_keys(profile["name"])
-            search_text = build_search_text(
-                name=profile["name"],
-                company_name=profile["company_name"],
-                phones=phones,
-                emails=c.emails,
-                external_id=profile["external_id"],
-            )
+            if c.search_keys is not None:
+                pinyin, initials, search_text = c.search_keys
+            else:
+                pinyin, initials = name_keys(profile["name"])
+                search_text = build_search_text(
+                    name=profile["name"],
+                    company_name=profile["company_name"],
+                    phones=[p for p, _e in c.phones],
+                    emails=c.emails,
+                    external_id=profile["external_id"],
+                )
             customer_rows.append(
                 (pk, now, now, owner_id, profile["kind"], profile["name"], pinyin, initials,
                  search_text, profile["company_name"], profile["job_title"], profile["gender"],

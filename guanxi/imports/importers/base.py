@@ -135,6 +135,10 @@ class Importer:
     def unknown_user(self, text: str) -> str:
         return _("No active user is called “%(name)s”.") % {"name": text}
 
+    def warm(self) -> None:
+        """Read now what `prepare` will look up (users), so that it needs no database."""
+        self.user_by_name("")
+
     # To override -----------------------------------------------------------------------------
 
     def prepare(self, row: Row) -> Prepared:

@@ -139,3 +139,18 @@ def test_resumable_keeps_the_chunks_that_committed_and_a_rerun_continues(admin, 
     assert job.status == "completed" and job.counts == {"created": 20}
     assert Customer.objects.count() == 20
     assert Customer.objects.values("name").distinct().count() == 20
+
+
+def test_rows_prepared_in_worker_processes_import_the_same(admin, file, monkeypatch):
+    """A large file is prepared in forked workers; the result must not depend on it."""
+    monkeypatch.setattr(pipeline, "CHUNK", 7)
+    path = file([*people(30), ["坏行", "12345", ""], *people(5, start=100)[1:]])
+    run("customers", path)
+    alone = list(Customer.objects.order_by("name").values_list("name", "search_text"))
+    first = ImportJob.objects.get()
+    run("undo", str(first.pk))
+    monkeypatch.setattr(pipeline, "PARALLEL_FROM", 0)
+    run("customers", path)
+    job = ImportJob.objects.latest("pk")
+    assert job.counts == first.counts == {"created": 35, "failed": 1}
+    assert list(Customer.objects.order_by("name").values_list("name", "search_text")) == alone
