@@ -88,17 +88,21 @@ def chunked(queryset: QuerySet, *, size: int | None = None) -> Iterator[list]:
 
 
 def rendered(chunks: Iterable[list], render: Callable[[list], Iterable[list]]) -> Iterator[list]:
-    """Rows rendered chunk by chunk in the language and time zone active now.
+    """Rows rendered chunk by chunk in the language and time zone active now, at the call.
 
     A streamed response is written after its view returned; choice labels and local times
     must still be those of the person who asked.
     """
     language = translation.get_language()
     zone = timezone.get_current_timezone()
-    for chunk in chunks:
-        with translation.override(language), timezone.override(zone):
-            rows = list(render(chunk))
-        yield from rows
+
+    def rows():
+        for chunk in chunks:
+            with translation.override(language), timezone.override(zone):
+                rendered_chunk = list(render(chunk))
+            yield from rendered_chunk
+
+    return rows()
 
 
 def field_label(model, name: str) -> str:

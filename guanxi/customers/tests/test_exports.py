@@ -266,3 +266,17 @@ def test_contact_export_reads_one_query_per_chunk(rep, companies):
         rows = list(contact_export(actor=rep).rows)
     assert len(rows) == 2
     assert len(ctx.captured_queries) == 4  # grants, count, audit, contacts with their company
+
+
+def test_rows_keep_the_language_of_the_request_after_it_returned(rep):
+    from django.utils import translation
+
+    from guanxi.customers.choices import Stage
+
+    make_customer(rep, name="张三", stage="active")
+    with translation.override("zh-hans"):
+        table = customer_export(actor=rep)
+        active = str(Stage.ACTIVE.label)
+    with translation.override("en"):  # a streamed body is written after the view returned
+        (row,) = list(table.rows)
+    assert active in row and "Active" not in row
