@@ -9,30 +9,44 @@ so that common names (张伟, 王芳) recur as they do in real files. Then:
   "Wei Zhang", "ZHANG wei"), 张先生 for 张伟, phones missing / a second number / one digit
   changed (phones are E.164, as the importer normalises them first), company suffixes
   (有限公司 / 股份有限公司 / （北京） / none), address written with or without city and district,
-  missing fields;
+  a new address or a new phone number, missing fields;
 - hard negatives, as customers of their own: namesakes (another person with the same
-  common name, often in the same city), the same company name in another city, family
+  common name such as 张伟, often in the same city), the same company name in another city, family
   members sharing a phone or an address (same surname, other given name and birthday).
 
 `generate(n, seed=…)` returns (records, entity ids): records i and j are the same customer
 exactly when entity[i] == entity[j].
 """
 
+import importlib.util
 import random
 from datetime import date, timedelta
+from pathlib import Path
 
-from guanxi.demo.pools import (
-    BRANDS,
-    COMPANY_TRADES,
-    EMAIL_DOMAINS,
-    FEMALE_CHARS,
-    MALE_CHARS,
-    MOBILE_PREFIXES,
-    PLACES,
-    ROADS,
-    SURNAME_POOL,
-)
+import guanxi
 from guanxi.imports.matching.text import char_pinyin
+
+
+def _demo_pools():
+    """guanxi/demo/pools.py, plain data, loaded without the demo package (which needs Django
+    models, and so a configured project)."""
+    path = Path(guanxi.__file__).parent / "demo" / "pools.py"
+    spec = importlib.util.spec_from_file_location("guanxi_demo_pools", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_pools = _demo_pools()
+BRANDS = _pools.BRANDS
+COMPANY_TRADES = _pools.COMPANY_TRADES
+EMAIL_DOMAINS = _pools.EMAIL_DOMAINS
+FEMALE_CHARS = _pools.FEMALE_CHARS
+MALE_CHARS = _pools.MALE_CHARS
+MOBILE_PREFIXES = _pools.MOBILE_PREFIXES
+PLACES = _pools.PLACES
+ROADS = _pools.ROADS
+SURNAME_POOL = _pools.SURNAME_POOL
 
 
 def _names(text: str) -> tuple[str, ...]:
@@ -126,6 +140,9 @@ class Generator:
             "f": _zipf(list(COMMON_GIVEN_FEMALE) + female_rare[:3000], 0.9),
         }
         self.used_phones: set[str] = set()
+        self.used_emails: set[str] = set()
+        self.common_given = set(COMMON_GIVEN_MALE + COMMON_GIVEN_FEMALE)
+        self.common_name_people: list[dict] = []
 
     # --- customers ----------------------------------------------------------------------
 
@@ -190,17 +207,25 @@ class Generator:
             entity["birthday"] = self.birthday()
         if rng.random() < 0.35:
             local = "".join(char_pinyin(c) for c in surname + given)
-            if rng.random() < 0.6:
-                local += str(rng.randint(1, 9999))
-            entity["emails"] = [f"{local}@{rng.choice(EMAIL_DOMAINS)}"]
+            email = f"{local}@{rng.choice(EMAIL_DOMAINS)}"
+            # A mailbox belongs to one person: zhangwei@qq.com taken, zhangwei1988@qq.com.
+            while rng.random() < 0.6 or email in self.used_emails:
+                email = f"{local}{rng.randint(1, 9999)}@{email.partition('@')[2]}"
+            self.used_emails.add(email)
+            entity["emails"] = [email]
         if "birthday" in entity and rng.random() < 0.15:
             entity["id_number"] = self.id_number(entity["birthday"], gender)
         if home or rng.random() < 0.75:
             entity.update(home or self.place())
             if not home and rng.random() > 0.45:
                 entity.pop("postcode")
+            if not home and rng.random() < 0.15:  # only the city is known
+                for key in ("district", "street", "postcode"):
+                    entity.pop(key, None)
         if rng.random() < 0.25:
             entity["company_name"] = self.company_name(rng.choice(PLACES)[1])
+        if given in self.common_given:
+            self.common_name_people.append(entity)
         return entity
 
     def company_name(self, city: str, core: str | None = None) -> str:
@@ -236,10 +261,16 @@ class Generator:
 
     # --- the record a customer is written as ------------------------------------------
 
-    def record(self, entity) -> dict:
+    def record(self, entity, *, first=False) -> dict:
         record = {k: v for k, v in entity.items() if k not in ("surname", "given", "core")}
         if entity["kind"] == "person":
             record["name"] = entity["surname"] + entity["given"]
+            # Files from English-language systems write names in pinyin, and clerks write
+            # 张先生: such records exist whether or not the customer has a duplicate.
+            if first and self.rng.random() < 0.05:
+                record["name"] = self.pinyin_name(entity)
+            elif first and self.rng.random() < 0.02:
+                record["name"] = self.honorific_name(entity)
         record["phones"] = list(entity.get("phones", []))
         if "emails" in entity:
             record["emails"] = list(entity["emails"])
@@ -283,23 +314,29 @@ class Generator:
         if roll < 0.45:  # a typing slip: pinyin one letter off
             return surname + self.replace_char(given, self.near)
         if roll < 0.8:  # written in pinyin
-            family = "".join(char_pinyin(c) for c in surname).capitalize()
-            first = "".join(char_pinyin(c) for c in given).capitalize()
-            form = rng.randrange(5)
-            if form == 0:
-                return f"{family} {first}"
-            if form == 1:
-                return f"{first} {family}"
-            if form == 2:
-                return f"{family.upper()} {first}"
-            if form == 3:
-                return f"{family.lower()} {first.lower()}"
-            return f"{first}{family}"
+            return self.pinyin_name(entity)
         if roll < 0.88:  # surname and a form of address
-            return surname + ("先生" if entity["gender"] == "m" else "女士")
+            return self.honorific_name(entity)
         if roll < 0.94:  # a character dropped or doubled
             return surname + (given[:1] if len(given) > 1 else given + given)
         return surname + self.replace_char(given, None)
+
+    def pinyin_name(self, entity) -> str:
+        family = "".join(char_pinyin(c) for c in entity["surname"]).capitalize()
+        first = "".join(char_pinyin(c) for c in entity["given"]).capitalize()
+        form = self.rng.randrange(5)
+        if form == 0:
+            return f"{family} {first}"
+        if form == 1:
+            return f"{first} {family}"
+        if form == 2:
+            return f"{family.upper()} {first}"
+        if form == 3:
+            return f"{family.lower()} {first.lower()}"
+        return f"{first}{family}"
+
+    def honorific_name(self, entity) -> str:
+        return entity["surname"] + ("先生" if entity["gender"] == "m" else "女士")
 
     def replace_char(self, given: str, sounds) -> str:
         rng = self.rng
@@ -351,6 +388,8 @@ class Generator:
             k = rng.randrange(4, len(number))
             number[k] = str((int(number[k]) + rng.randint(1, 9)) % 10)
             record["phones"] = ["".join(number)] + phones[1:]
+        elif roll < 0.96:  # a new number: the old one is gone
+            record["phones"] = [self.mobile()]
         elif len(phones) > 1:
             record["phones"] = phones[1:]
 
@@ -375,11 +414,18 @@ class Generator:
             for key in ("province", "city", "district", "street", "postcode"):
                 record.pop(key, None)
             return
+        if roll < 0.2:  # only the city written down
+            for key in ("district", "street", "postcode"):
+                record.pop(key, None)
+            return
+        if roll < 0.25:  # moved house
+            record.update(self.place())
+            return
         if roll < 0.3:
             record.pop("district", None)
-        elif roll < 0.45:
+        elif roll < 0.45 and "street" in record:
             record["street"] = record["city"] + record.get("district", "") + record["street"]
-        elif roll < 0.55:
+        elif roll < 0.55 and "street" in record:
             record["street"] = record["street"].replace("号", "", 1)
         if "postcode" in record and rng.random() < 0.3:
             record.pop("postcode")
@@ -409,7 +455,7 @@ def generate(
             entities.append(g.company())
         else:
             entities.append(g.person())
-    records = [g.record(e) for e in entities]
+    records = [g.record(e, first=True) for e in entities]
     owners = list(range(len(entities)))
     for _ in range(n_duplicates):
         k = rng.randrange(len(entities))
@@ -429,7 +475,8 @@ def _hard_negative(g: Generator, other: dict) -> dict:
             twin = g.company(core=other["core"])
         return twin
     roll = rng.random()
-    if roll < 0.4:  # a namesake, often in the same city
+    if roll < 0.4 and g.common_name_people:  # a namesake with a common name, often nearby
+        other = rng.choice(g.common_name_people)
         home = None
         if "city" in other and rng.random() < 0.5:
             home = g.place(other["city"])

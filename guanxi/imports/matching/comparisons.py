@@ -12,7 +12,7 @@ from typing import NamedTuple
 import numpy as np
 from django.utils.translation import gettext_lazy as _
 from rapidfuzz import fuzz
-from rapidfuzz.distance import OSA, JaroWinkler
+from rapidfuzz.distance import OSA, Hamming, JaroWinkler
 from rapidfuzz.process import cpdist
 
 from .table import FeatureTable
@@ -144,37 +144,49 @@ class NameComparison(Comparison):
     levels = (
         Level("missing", _("not given")),
         Level("exact", _("same name")),
-        Level("pinyin", _("same pinyin")),
+        Level("pinyin", _("same name in pinyin")),
+        Level("homophone", _("same pinyin, other characters")),
         Level("swapped", _("same name in another order")),
         Level("contained", _("one name contains the other")),
         Level("similar_high", _("very similar name")),
         Level("similar", _("similar name")),
+        Level("one_character", _("one character different")),
         Level("one_part", _("same given name or surname, the other different")),
         Level("surname", _("same surname, other given name")),
         Level("different", _("different name")),
     )
-    tf_levels = (1, 2, 3)
+    tf_levels = (1, 2, 3, 4)
     tf_column = "sorted_name"
 
     def compute(self, t, a, b):
         missing, same = _exact(t.name, a, b)
         lv = _Levels(len(a), self.else_level, missing | (t.pinyin[a] == 0) | (t.pinyin[b] == 0))
         lv.set(1, same)
-        lv.set(2, t.pinyin[a] == t.pinyin[b])
-        lv.set(3, t.sorted_name[a] == t.sorted_name[b])
+        # 张伟 / "Zhang Wei" loses nothing; 张伟 / 张炜 (or 陆军 / 卢军) may be two people.
+        chinese = t.cjk_name[a] & t.cjk_name[b]
+        same_pinyin = t.pinyin[a] == t.pinyin[b]
+        lv.set(2, same_pinyin & ~chinese)
+        lv.set(3, same_pinyin)
+        lv.set(4, t.sorted_name[a] == t.sorted_name[b])
         # One name is a part of the other: 张 / 张伟 (张先生), "green" / "mitchell green".
         fa, fb, la, lb = t.first_part[a], t.first_part[b], t.last_part[a], t.last_part[b]
         one_a, one_b = t.part_count[a] == 1, t.part_count[b] == 1
-        lv.set(4, (one_a & ((fa == fb) | (fa == lb))) | (one_b & ((fb == fa) | (fb == la))))
+        lv.set(5, (one_a & ((fa == fb) | (fa == lb))) | (one_b & ((fb == fa) | (fb == la))))
         idx = lv.open_indices()
         if idx.size:
             sim = _name_similarity(t, a[idx], b[idx])
-            lv.set_at(5, idx, sim >= JW_HIGH)
-            lv.set_at(6, idx, sim >= JW_LOW)
+            lv.set_at(6, idx, sim >= JW_HIGH)
+            lv.set_at(7, idx, sim >= JW_LOW)
+        # 孙民宇 / 孙康宇: one wrong character in a name of three or more, a slip a relative's
+        # name does not look like.
+        same_length = t.name_length[a] == t.name_length[b]
+        idx = np.flatnonzero(lv.open & chinese & same_length & (t.name_length[a] >= 3))
+        if idx.size:
+            dist = _similarity(t.name_text, a[idx], b[idx], Hamming.distance, score_cutoff=2)
+            lv.set_at(8, idx, dist == 1)
         # A Chinese name's first part is the surname, which relatives share.
-        chinese = t.cjk_name[a] & t.cjk_name[b]
-        lv.set(8, chinese & (fa == fb))
-        lv.set(7, (fa == fb) | (la == lb) | (fa == lb) | (la == fb))
+        lv.set(10, chinese & (fa == fb))
+        lv.set(9, (fa == fb) | (la == lb) | (fa == lb) | (la == fb))
         return lv.out
 
 
@@ -274,7 +286,7 @@ class EmailComparison(Comparison):
         lv = _Levels(len(a), self.else_level, missing)
         lv.set(1, ((ea == eb) & valid).any(axis=(1, 2)))
         ua, ub = t.email_users[a][:, :, None], t.email_users[b][:, None, :]
-        lv.set(2, ((ua == ub) & valid).any(axis=(1, 2)))
+        lv.set(2, ((ua == ub) & (ua > 0)).any(axis=(1, 2)))
         idx = lv.open_indices()
         if idx.size:
             dist = _similarity(t.email_text, a[idx], b[idx], OSA.distance, score_cutoff=2)
@@ -417,14 +429,16 @@ class AddressComparison(Comparison):
         both_streets = (sa > 0) & (sb > 0)
         ratio = np.zeros(n, dtype=np.float32)
         ratio[both_streets & (sa == sb)] = 100
-        # Streets can only be alike in the same area, or when a street word or the house
-        # number agrees; the rest are not worth a string comparison.
+        # Streets can only be alike in the same area, or with the same house number and a
+        # street word in common; the rest are not worth a string comparison.
         wa, wb = t.street_words[a], t.street_words[b]
         word_shared = np.zeros(n, dtype=bool)
-        for i in range(wa.shape[1]):
-            for j in range(wb.shape[1]):
+        for i in (1, 2):
+            for j in (1, 2):
                 word_shared |= (wa[:, i] == wb[:, j]) & (wa[:, i] > 0)
-        fuzzy = np.flatnonzero(lv.open & both_streets & (sa != sb) & (same_area | word_shared))
+        number_shared = (wa[:, 0] == wb[:, 0]) & (wa[:, 0] > 0)
+        plausible = same_area | (word_shared & (number_shared | (wa[:, 0] == 0) | (wb[:, 0] == 0)))
+        fuzzy = np.flatnonzero(lv.open & both_streets & (sa != sb) & plausible)
         if fuzzy.size:
             ratio[fuzzy] = _similarity(
                 t.street_text, a[fuzzy], b[fuzzy], fuzz.token_set_ratio, score_cutoff=STREET_LOW

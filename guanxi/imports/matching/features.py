@@ -45,17 +45,20 @@ _SLOTS = (
     "parts",
     "sorted_name",
     "initials",
+    "cjk",
     "company",
     "phones",
     "emails",
     "id_number",
     "external_id",
     "birthday",
+    "birthday_key",
     "gender",
     "province",
     "city",
     "district",
     "street",
+    "street_words",
     "postcode",
 )
 
@@ -64,7 +67,7 @@ class Features:
     """The normalised, comparable form of one record (see `features`).
 
     Text fields are "" when not given, `phones` / `emails` / `parts` are tuples, `birthday`
-    is (year, month, day) or None.
+    is (year, month, day) or None, `cjk` tells a name written in Chinese characters.
     """
 
     __slots__ = _SLOTS
@@ -75,8 +78,12 @@ class Features:
         for slot in ("parts", "phones", "emails"):
             if not getattr(self, slot):
                 setattr(self, slot, ())
+        self.cjk = bool(self.cjk) or is_cjk(self.name)
+        if not self.street_words:
+            self.street_words = _street_words(self.street) if self.street else ("", "", "")
         if not self.birthday:
             self.birthday = None
+        self.birthday_key = _birthday_key(self.birthday) if self.birthday else ""
 
     def __repr__(self):
         shown = ", ".join(f"{s}={getattr(self, s)!r}" for s in _SLOTS if getattr(self, s))
@@ -106,26 +113,39 @@ def _many(value) -> tuple[str, ...]:
     if type(value) is str:
         value = value.strip()
         return (value,) if value else ()
-    if len(value) == 1 and type(value[0]) is str:
-        only = value[0].strip()
-        return (only,) if only else ()
-    return tuple(dict.fromkeys(t for v in value if (t := _text(v))))
+    out: list[str] = []
+    for item in value:
+        item = item.strip() if type(item) is str else _text(item)
+        if item and item not in out:
+            out.append(item)
+    return tuple(out)
+
+
+def _birthday_key(birthday: tuple[int, int, int]) -> str:
+    year, month, day = birthday
+    return f"{year:04d}-{month:02d}-{day:02d}"
 
 
 @lru_cache(maxsize=100_000)
-def _birthday_from_text(text: str) -> tuple[int, int, int] | None:
+def _birthday_from_text(text: str) -> tuple[tuple[int, int, int] | None, str]:
     found = _BIRTHDAY.search(text)
     if not found:
-        return None
-    return int(found[1]), int(found[2]), int(found[3])
+        return None, ""
+    birthday = int(found[1]), int(found[2]), int(found[3])
+    return birthday, _birthday_key(birthday)
+
+
+def _birthday(value) -> tuple[tuple[int, int, int] | None, str]:
+    if isinstance(value, date):
+        birthday = value.year, value.month, value.day
+        return birthday, _birthday_key(birthday)
+    text = _text(value)
+    return _birthday_from_text(text) if text else (None, "")
 
 
 def parse_birthday(value) -> tuple[int, int, int] | None:
     """(year, month, day) from a date or a string; impossible dates are kept as given."""
-    if isinstance(value, date):
-        return value.year, value.month, value.day
-    text = _text(value)
-    return _birthday_from_text(text) if text else None
+    return _birthday(value)[0]
 
 
 @lru_cache(maxsize=200_000)
@@ -138,6 +158,7 @@ def _person_name(raw: str):
         parts,
         " ".join(sorted_parts),
         "".join(p[0] for p in sorted_parts),
+        is_cjk(name),
         honorific_gender(raw),
     )
 
@@ -155,11 +176,12 @@ def _company_name(raw: str):
         parts,
         " ".join(sorted_parts),
         "".join(p[0] for p in sorted_parts),
+        is_cjk(name),
         "",
     )
 
 
-_NO_NAME = ("", "", (), "", "", "")
+_NO_NAME = ("", "", (), "", "", False, "")
 
 
 def features(record: dict) -> Features:
@@ -178,24 +200,40 @@ def features(record: dict) -> Features:
         name = _person_name(raw_name) if raw_name else _NO_NAME
         f.company = company_core(company_name) if company_name else ""
     f.kind = kind
-    f.name, f.pinyin, f.parts, f.sorted_name, f.initials, implied_gender = name
+    f.name, f.pinyin, f.parts, f.sorted_name, f.initials, f.cjk, implied_gender = name
     f.phones = _many(get("phones"))
     emails = _many(get("emails"))
-    f.emails = tuple(e.lower() for e in emails) if emails else ()
+    f.emails = tuple(map(str.lower, emails)) if emails else ()
     idn = _text(get("id_number"))
     f.id_number = id_key(idn) if idn else ""
     f.external_id = _text(get("external_id"))
-    f.birthday = parse_birthday(get("birthday"))
+    f.birthday, f.birthday_key = _birthday(get("birthday"))
     gender = _text(get("gender"))
     f.gender = _GENDERS.get(gender.lower(), "") if gender else implied_gender
-    province = _text(get("province"))
-    city = _text(get("city"))
-    district = _text(get("district"))
-    street = _text(get("street"))
-    f.province = province_key(province) if province else ""
-    f.city = city_key(city) if city else ""
-    f.district = district_key(district) if district else ""
-    f.street = street_key(street, (province, city, district)) if street else ""
+    f.province, f.city, f.district, f.street, f.street_words = _address(
+        _text(get("province")), _text(get("city")), _text(get("district")), _text(get("street"))
+    )
     postcode = _text(get("postcode"))
     f.postcode = postcode.replace(" ", "") if postcode else ""
     return f
+
+
+@lru_cache(maxsize=200_000)
+def _address(province: str, city: str, district: str, street: str):
+    """Normalised province, city, district, street, and the street's (house number, first
+    word, last word), the cheap evidence that two streets may be alike."""
+    street = street_key(street, (province, city, district)) if street else ""
+    return (
+        province_key(province) if province else "",
+        city_key(city) if city else "",
+        district_key(district) if district else "",
+        street,
+        _street_words(street) if street else ("", "", ""),
+    )
+
+
+def _street_words(street: str) -> tuple[str, str, str]:
+    words = street.split(" ")
+    number = next((w for w in words if w.isdigit()), "")
+    names = [w for w in words if not w.isdigit()] or [""]
+    return "#" + number if number else "", names[0], names[-1]

@@ -11,8 +11,11 @@ A pair at or above `high` is the same customer (merge / update automatically), b
 and `high` it goes to a person for review, below `low` the records are different customers.
 """
 
+import gc
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import wraps
 
 import numpy as np
 
@@ -71,7 +74,7 @@ class PairScores:
     levels: np.ndarray  # (n × comparisons) level indices
     weights: np.ndarray
     probabilities: np.ndarray
-    name_frequencies: np.ndarray  # share of records with the pair's name (0: not used)
+    name_frequencies: np.ndarray  # estimated share of people with the pair's name (0: unused)
 
     def __len__(self):
         return len(self.pairs)
@@ -79,6 +82,32 @@ class PairScores:
 
 def _as_features(records) -> list[Features]:
     return [r if isinstance(r, Features) else features(r) for r in records]
+
+
+@contextmanager
+def bulk():
+    """Pause the cyclic garbage collector while building many small objects.
+
+    Features and tables hold no reference cycles, but creating millions of tuples makes
+    Python walk every live object again and again; pausing it halves the cost of features()
+    over a large file. The previous state is restored on exit.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _in_bulk(method):
+    @wraps(method)
+    def wrapper(*args, **kwargs):
+        with bulk():
+            return method(*args, **kwargs)
+
+    return wrapper
 
 
 class Matcher:
@@ -91,7 +120,7 @@ class Matcher:
         high: float = 0.99,
         low: float = 0.5,
         max_block: int = MAX_BLOCK,
-        name_frequencies: Mapping[str, float] | None = None,
+        name_part_frequencies: Mapping[str, float] | None = None,
     ):
         if not 0 < low <= high < 1:
             raise ValueError("thresholds must satisfy 0 < low ≤ high < 1")
@@ -99,9 +128,10 @@ class Matcher:
         self.high = high
         self.low = low
         self.max_block = max_block
-        # Share of all customers with each name ("san zhang" → 0.0001), when the caller knows
-        # it better than the records at hand do (the database behind an import).
-        self.name_frequencies = name_frequencies
+        # Share of all customers with each name part ("zhang" → 0.07, "xiaoming" → 0.0002),
+        # when the caller knows it better than the records at hand (the database behind an
+        # import); otherwise counted in the records being matched.
+        self.name_part_frequencies = name_part_frequencies
 
     @classmethod
     def default(cls, **options) -> "Matcher":
@@ -130,30 +160,48 @@ class Matcher:
     ) -> "Matcher":
         """Train the model on these records (de-duplication) or on linking them to `other`.
 
-        u from `random_sample` random pairs, m and the prior by EM on the candidate pairs.
+        u from `random_sample` random pairs, m, the prior and the household parameters by
+        EM on the candidate pairs; no labels needed.
         """
-        table, pairs, random, total = self._training_pairs(records, other, random_sample, seed)
+        self.fit_scores(records, other, random_sample=random_sample, seed=seed, **em_options)
+        return self
+
+    @_in_bulk
+    def fit_scores(
+        self,
+        records: Sequence,
+        other: Sequence | None = None,
+        *,
+        random_sample: int = 1_000_000,
+        seed: int = 0,
+        **em_options,
+    ) -> PairScores:
+        """Train on the records as `fit` does and return their candidate pairs scored, with
+        features, blocking and comparisons computed once for both."""
+        a = _as_features(records)
+        if other is None:
+            rows, offset = a, 0
+            pairs = candidate_pairs(a, max_block=self.max_block)
+            random = random_pairs(len(a), random_sample, seed=seed)
+            total = len(a) * (len(a) - 1) / 2
+        else:
+            b = _as_features(other)
+            # One table for both sets: B's rows follow A's.
+            rows, offset = a + b, len(a)
+            pairs = candidate_pairs_between(a, b, max_block=self.max_block)
+            random = random_pairs_between(len(a), len(b), random_sample, seed=seed)
+            total = float(len(a)) * len(b)
+        table = FeatureTable(rows)
+        levels = compare_pairs(table, pairs[:, 0], pairs[:, 1] + offset)
         self.model.fit(
-            compare_pairs(table, pairs[:, 0], pairs[:, 1]),
-            compare_pairs(table, random[:, 0], random[:, 1]),
+            levels,
+            compare_pairs(table, random[:, 0], random[:, 1] + offset),
             total_pairs=total,
             **em_options,
         )
-        return self
-
-    def _training_pairs(self, records, other, random_sample, seed):
-        a = _as_features(records)
-        if other is None:
-            table = FeatureTable(a)
-            pairs = candidate_pairs(a, max_block=self.max_block)
-            random = random_pairs(len(a), random_sample, seed=seed)
-            return table, pairs, random, len(a) * (len(a) - 1) / 2
-        b = _as_features(other)
-        table = FeatureTable(a + b)
-        offset = np.array([0, len(a)])
-        pairs = candidate_pairs_between(a, b, max_block=self.max_block) + offset
-        random = random_pairs_between(len(a), len(b), random_sample, seed=seed) + offset
-        return table, pairs, random, float(len(a)) * len(b)
+        frequencies = self._name_frequencies(table, rows)[pairs[:, 0]]
+        weights, probabilities = self.model.score(levels, {"name": frequencies})
+        return PairScores(pairs, levels, weights, probabilities, frequencies)
 
     # --- scoring ----------------------------------------------------------------------
 
@@ -166,19 +214,29 @@ class Matcher:
         return PairScores(pairs, levels, weights, probabilities, frequencies)
 
     def _name_frequencies(self, table: FeatureTable, rows: list[Features]) -> np.ndarray:
+        """Per row, the estimated share of people with its name, or 0 where unknown."""
         if not self.model.tf_adjustments:
             return np.zeros(len(rows))
-        if self.name_frequencies is None:
-            return table.frequencies("sorted_name")
-        known = self.name_frequencies
-        return np.fromiter((known.get(f.sorted_name, 0.0) for f in rows), np.float64, len(rows))
+        if self.name_part_frequencies is not None:
+            return table.name_frequencies(dict(self.name_part_frequencies))
+        # Counted in the records themselves, a name whose parts appear only in the pair
+        # has frequency (2/n)²; below that resolution a small batch would call every name
+        # common, so its own counts are used only when (2/n)² is below the share of
+        # random pairs that agree on a name.
+        j = self.model.index("name")
+        u_agree = float(self.model.u[j][list(self.model.comparisons[j].tf_levels)].sum())
+        if (2.0 / max(len(rows), 1)) ** 2 >= u_agree:
+            return np.zeros(len(rows))
+        return table.name_frequencies()
 
+    @_in_bulk
     def score_duplicates(self, records: Sequence) -> PairScores:
         """Every candidate pair within one set of records, scored."""
         rows = _as_features(records)
         table = FeatureTable(rows)
         return self.score_table(table, candidate_pairs(rows, max_block=self.max_block), rows)
 
+    @_in_bulk
     def score_links(self, records_a: Sequence, records_b: Sequence) -> PairScores:
         """Every candidate pair (record of A, record of B), scored; pairs index A and B."""
         a, b = _as_features(records_a), _as_features(records_b)

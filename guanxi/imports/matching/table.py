@@ -7,14 +7,14 @@ levels, which rapidfuzz computes for many pairs in one call.
 
 from collections import defaultdict
 from collections.abc import Sequence
-from itertools import count
+from itertools import chain, count
+from operator import attrgetter
 
 import numpy as np
 
 from .features import Features
-from .text import is_cjk
 
-MAX_PHONES = 3
+MAX_PHONES = 2  # compared per record; blocking keys use the first two as well
 MAX_EMAILS = 2
 
 _ID_COLUMNS = (
@@ -32,19 +32,36 @@ _ID_COLUMNS = (
     "street",
     "postcode",
 )
-_STRING_COLUMNS = ("name", "pinyin", "sorted_name", "company", "id_number", "city", "street")
-
-
-def _street_words(street: str) -> tuple[str, str, str]:
-    words = street.split(" ")
-    number = next((w for w in words if w.isdigit()), "")
-    names = [w for w in words if not w.isdigit()] or [""]
-    return "#" + number if number else "", names[0], names[-1]
+_STRING_COLUMNS = frozenset(
+    ("name", "pinyin", "sorted_name", "company", "id_number", "city", "street", "postcode")
+)
 
 
 def _phone_number(e164: str) -> int:
     digits = e164.lstrip("+")
     return int(digits) if digits.isdigit() and len(digits) <= 18 else -1
+
+
+def _objects(values: list) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
+
+
+def _matrix(lists: list[tuple], width: int, convert, fill, dtype) -> np.ndarray:
+    """Rows of a ragged list of tuples as an (n × width) matrix, padded with `fill`."""
+    n = len(lists)
+    out = np.full((n, width), fill, dtype=dtype)
+    lengths = np.fromiter((min(len(x), width) for x in lists), np.int64, n)
+    total = int(lengths.sum())
+    if total:
+        values = np.fromiter(
+            map(convert, chain.from_iterable(x[:width] for x in lists)), dtype, total
+        )
+        rows = np.repeat(np.arange(n), lengths)
+        cols = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        out[rows, cols] = values
+    return out
 
 
 class FeatureTable:
@@ -55,52 +72,46 @@ class FeatureTable:
         self.size = n
         vocab: defaultdict[str, int] = defaultdict(count().__next__)
         vocab[""]  # id 0: not given
-        for column in _ID_COLUMNS:
-            setattr(
-                self,
-                column,
-                np.fromiter((vocab[getattr(f, column)] for f in rows), np.int32, n),
-            )
-        for column in _STRING_COLUMNS:
-            values = np.empty(n, dtype=object)
-            values[:] = [getattr(f, column) for f in rows]
-            setattr(self, column + "_text", values)
-        self.postcode_text = np.empty(n, dtype=object)
-        self.postcode_text[:] = [f.postcode for f in rows]
+        intern = vocab.__getitem__
+        columns = list(zip(*map(attrgetter(*_ID_COLUMNS), rows), strict=True)) if n else []
+        for name, values in zip(_ID_COLUMNS, columns or [()] * len(_ID_COLUMNS), strict=True):
+            setattr(self, name, np.fromiter(map(intern, values), np.int32, n))
+            if name in _STRING_COLUMNS:
+                setattr(self, name + "_text", _objects(list(values)))
         # First and last name part (surname and given name of a Chinese name), for
         # similarity part by part: a shared surname alone does not make two names similar.
-        self.part_count = np.fromiter((len(f.parts) for f in rows), np.int8, n)
-        first = [f.parts[0] if f.parts else "" for f in rows]
-        last = [f.parts[-1] if f.parts else "" for f in rows]
-        self.first_part = np.fromiter(map(vocab.__getitem__, first), np.int32, n)
-        self.last_part = np.fromiter(map(vocab.__getitem__, last), np.int32, n)
+        parts = [f.parts for f in rows]
+        first = [p[0] if p else "" for p in parts]
+        last = [p[-1] if p else "" for p in parts]
+        self.part_count = np.fromiter(map(len, parts), np.int8, n)
+        self.first_part = np.fromiter(map(intern, first), np.int32, n)
+        self.last_part = np.fromiter(map(intern, last), np.int32, n)
         self.first_part_len = np.fromiter(map(len, first), np.int16, n)
         self.last_part_len = np.fromiter(map(len, last), np.int16, n)
-        self.cjk_name = np.fromiter((is_cjk(f.name) for f in rows), bool, n)
-        self.first_part_text = np.empty(n, dtype=object)
-        self.first_part_text[:] = first
-        self.last_part_text = np.empty(n, dtype=object)
-        self.last_part_text[:] = last
+        self.first_part_text = _objects(first)
+        self.last_part_text = _objects(last)
+        self.cjk_name = np.fromiter((f.cjk for f in rows), bool, n)
+        self.name_length = np.fromiter(map(len, self.name_text), np.int16, n)
 
-        width = max((len(f.phones) for f in rows), default=0)
-        self.phones = np.full((n, max(1, min(width, MAX_PHONES))), -1, dtype=np.int64)
-        width = max((len(f.emails) for f in rows), default=0)
-        self.emails = np.zeros((n, max(1, min(width, MAX_EMAILS))), dtype=np.int32)
-        self.email_users = np.zeros_like(self.emails)
-        self.email_text = np.empty(n, dtype=object)
-        self.email_text[:] = ""
-        for i, f in enumerate(rows):
-            if f.phones:
-                for j, phone in enumerate(f.phones[: self.phones.shape[1]]):
-                    self.phones[i, j] = _phone_number(phone)
-            if f.emails:
-                self.email_text[i] = f.emails[0]
-                for j, email in enumerate(f.emails[: self.emails.shape[1]]):
-                    self.emails[i, j] = vocab[email]
-                    user = email.partition("@")[0]
-                    # zhangwei@qq.com and zhangwei@163.com share a name, not a mailbox.
-                    if user.replace(".", "") != f.pinyin:
-                        self.email_users[i, j] = vocab["@user:" + user]
+        phones = [f.phones for f in rows]
+        width = min(max(map(len, phones), default=0), MAX_PHONES)
+        self.phones = _matrix(phones, max(width, 1), _phone_number, -1, np.int64)
+        emails = [f.emails for f in rows]
+        width = max(min(max(map(len, emails), default=0), MAX_EMAILS), 1)
+        self.emails = _matrix(emails, width, intern, 0, np.int32)
+        # zhangwei@qq.com and zhangwei@163.com share a name, not a mailbox: a user name that
+        # is just the name's pinyin says nothing.
+        users = [
+            tuple(
+                "" if (u := e.partition("@")[0]).replace(".", "") == f.pinyin else "@user:" + u
+                for e in f.emails
+            )
+            if f.emails
+            else ()
+            for f in rows
+        ]
+        self.email_users = _matrix(users, width, intern, 0, np.int32)
+        self.email_text = _objects([e[0] if e else "" for e in emails])
 
         valid = self.phones >= 0
         self.phone_last8 = np.where(valid, self.phones % 100_000_000, -1)
@@ -108,17 +119,61 @@ class FeatureTable:
         self.phone_top = np.where(valid, self.phones // 1_000_000, -1)
         # House number, first and last street word: cheap evidence that two streets may be
         # alike, before any string comparison.
-        self.street_words = np.zeros((n, 3), dtype=np.int32)
-        for i, f in enumerate(rows):
-            if f.street:
-                self.street_words[i] = [vocab[w] for w in _street_words(f.street)]
-
-        birthdays = np.array([f.birthday or (0, 0, 0) for f in rows], dtype=np.int32).reshape(n, 3)
+        self.street_words = np.fromiter(
+            map(intern, chain.from_iterable(f.street_words for f in rows)), np.int32, 3 * n
+        ).reshape(n, 3)
+        birthdays = np.fromiter(
+            chain.from_iterable(f.birthday or (0, 0, 0) for f in rows), np.int32, 3 * n
+        ).reshape(n, 3)
         self.birth_year, self.birth_month, self.birth_day = birthdays.T.copy()
         self.vocabulary_size = len(vocab)
 
     def __len__(self):
         return self.size
+
+    def _part_counts(self) -> np.ndarray:
+        """Per vocabulary id, how many rows have it as their first or last name part."""
+        counts = np.bincount(self.first_part, minlength=self.vocabulary_size)
+        other = self.last_part != self.first_part
+        counts += np.bincount(self.last_part[other], minlength=self.vocabulary_size)
+        counts[0] = 0
+        return counts
+
+    def part_frequencies(self) -> dict[str, float]:
+        """Share of rows with each name part among their first and last part."""
+        counts = self._part_counts()
+        n = max(self.size, 1)
+        out = {}
+        for ids, texts in (
+            (self.first_part, self.first_part_text),
+            (self.last_part, self.last_part_text),
+        ):
+            for i in np.unique(ids[ids > 0], return_index=True)[1]:
+                out[texts[ids > 0][i]] = counts[ids[ids > 0][i]] / n
+        return out
+
+    def name_frequencies(self, part_frequencies: dict[str, float] | None = None) -> np.ndarray:
+        """Per row, the estimated share of people with this name: the product of the shares
+        of its surname and given name (first and last part).
+
+        A name seen twice in a file is not one in ten thousand; 徐阳然 is about as common as
+        徐 times 阳然. Parts missing from `part_frequencies` count as seen once.
+        """
+        n = max(self.size, 1)
+        if part_frequencies is None:
+            share = self._part_counts() / n
+            first, last = share[self.first_part], share[self.last_part]
+        else:
+            floor = 1.0 / n
+            first = np.fromiter(
+                (part_frequencies.get(p, floor) for p in self.first_part_text), np.float64, n
+            )
+            last = np.fromiter(
+                (part_frequencies.get(p, floor) for p in self.last_part_text), np.float64, n
+            )
+        out = first * np.where(self.last_part != self.first_part, last, 1.0)
+        out[self.first_part == 0] = 0.0
+        return out[: self.size]
 
     def frequencies(self, column: str) -> np.ndarray:
         """For each row, the share of rows with the same value in `column` (0 when not given)."""

@@ -208,19 +208,34 @@ def district_key(text: str) -> str:
 
 
 _STREET_TOKEN = re.compile(f"[0-9]+|[a-z]+|[{_CJK}]+")
+# 朝阳区建国路: a district before the road (浦东新区, 江北区, 昆山县…).
+_STREET_DISTRICT = re.compile(f"^[{_CJK}]{{1,3}}(?:新区|区|县)(?=[{_CJK}]{{2}})")
 
 
 @lru_cache(maxsize=200_000)
 def street_key(street: str, places: tuple[str, ...] = ()) -> str:
     """Street as space-separated tokens: 朝阳区建国路88号3单元 → "建国路 88 号 3 单元".
 
-    A leading province, city or district that repeats the other address fields is dropped.
+    A leading province, city or district (those of the record, the larger cities, or a
+    district name ending in 区 / 县) is dropped: the other address fields say it.
     """
     text = fold(street).lower()
-    for place in places:
-        for form in (place, place + "省", place + "市"):
-            if form and text.startswith(form):
-                text = text[len(form) :]
+    # Only Chinese place names: "sa" (South Australia) must not eat "sandy road".
+    forms = sorted(
+        {p + s for p in places if p and is_cjk(p) for s in ("", "省", "市")}, key=len, reverse=True
+    )
+    changed = True
+    while changed:
+        changed = False
+        for form in forms:
+            if text.startswith(form) and len(text) > len(form):
+                text, changed = text[len(form) :], True
+        stripped = _PLACE_PREFIX.sub("", text)
+        if stripped and stripped != text:
+            text, changed = stripped, True
+    stripped = _STREET_DISTRICT.sub("", text)
+    if len(stripped) >= 2:
+        text = stripped
     return " ".join(_STREET_TOKEN.findall(text))
 
 
