@@ -1,6 +1,7 @@
 """The `guanxi` command: a thin front to Guanxi's management commands.
 
-guanxi serve | demo | createuser | token | check | worker | import | manage <django command>
+guanxi serve | demo | createuser | token | check | worker | import | export | dedupe
+       | manage <django command>
 """
 
 import os
@@ -14,6 +15,7 @@ COMMANDS = {
     "check": ("guanxi_check", "check configuration and database health"),
     "worker": ("guanxi_worker", "run background tasks and the periodic scheduler"),
     "import": ("guanxi_import", "import customers, contacts, orders or interactions from a file"),
+    "dedupe": ("guanxi_dedupe", "find duplicate customers and queue them for review"),
     "export": ("guanxi_export", "export customers, contacts, orders, interactions or tasks"),
     "manage": (None, "any Django management command (migrate, shell, dbshell…)"),
 }

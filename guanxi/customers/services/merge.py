@@ -382,17 +382,22 @@ def _require_open(review: DuplicateReview) -> None:
 
 def duplicate_reviews_create(*, pairs, source: str, import_job_id: int | None = None) -> int:
     """Put pairs (customer id, other id, probability, explanation) on the review queue,
-    set-based; a pair already open is left as it is. Returns how many were added."""
+    set-based; a pair already open, or decided to be two customers, is left as it is.
+    Returns how many were added."""
     pairs = [(a, b, p, why) for a, b, p, why in pairs if a != b]
     if not pairs:
         return 0
-    open_pairs = set(
-        DuplicateReview.objects.filter(
-            status=ReviewStatus.OPEN,
-            customer_id__in={a for a, *_r in pairs},
-            other_id__in={b for _a, b, *_r in pairs},
-        ).values_list("customer_id", "other_id")
-    )
+    # Pairs already waiting, or already found to be two customers, are not queued again.
+    open_pairs = set()
+    for start in range(0, len(pairs), 2000):
+        part = pairs[start : start + 2000]
+        open_pairs |= set(
+            DuplicateReview.objects.filter(
+                status__in=[ReviewStatus.OPEN, ReviewStatus.DISMISSED],
+                customer_id__in={a for a, *_r in part} | {b for _a, b, *_r in part},
+                other_id__in={a for a, *_r in part} | {b for _a, b, *_r in part},
+            ).values_list("customer_id", "other_id")
+        )
     now = timezone.now()
     rows, seen = [], set()
     for a, b, p, why in pairs:
