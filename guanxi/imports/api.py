@@ -52,7 +52,7 @@ def job_out(job: ImportJob) -> dict:
 @router.get("/imports/fields", response={200: list[FieldOut], **READ_ERRORS})
 def import_fields(request, kind: str = "customers"):
     """What the columns of a file can be imported as, for `mapping`."""
-    return selectors.import_fields(kind=kind)
+    return selectors.import_fields(actor=request.user, kind=kind)
 
 
 @router.post("/imports", response={201: ImportOut, **ERRORS})

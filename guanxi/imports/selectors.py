@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from guanxi.accounts import access
-from guanxi.core.errors import NotFound, ValidationFailed
+from guanxi.core.errors import NotFound, PermissionDenied, ValidationFailed
 
 from . import progress as live
 from .choices import ImportKind, ImportStatus, Severity
@@ -60,10 +60,12 @@ def job_progress(job: ImportJob) -> dict:
     }
 
 
-def import_fields(*, kind: str) -> list[dict]:
+def import_fields(*, actor, kind: str) -> list[dict]:
     """What the columns of a file of `kind` can be imported as."""
     from guanxi.customers.selectors import custom_field_definitions
 
+    if not access.can(actor, "import.run"):
+        raise PermissionDenied(_("Your role may not import data."))
     if kind not in ImportKind.values:
         raise ValidationFailed(
             errors={"kind": [_("Choose one of: %(v)s.") % {"v": ", ".join(ImportKind.values)}]}

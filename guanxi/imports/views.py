@@ -86,7 +86,7 @@ def job_page(request, object_id, model_admin):
     options = OptionsForm(
         initial={"mode": job.mode, "on_duplicate": job.on_duplicate, "resumable": job.resumable}
     )
-    fields = selectors.import_fields(kind=job.kind)
+    fields = selectors.import_fields(actor=request.user, kind=job.kind)
     labels = {f["key"]: f["label"] for f in fields}
     context = _context(
         request,

@@ -163,6 +163,83 @@ def exporters(ok: int = 200) -> dict[str, int]:
     return {**everyone(ok), "marketer": 403}
 
 
+# Imports, duplicates, merges and events: their records are made on first use in a case.
+
+
+def _job(w):
+    """An import uploaded by `manager` (team East)."""
+    if not hasattr(w, "job"):
+        from guanxi.imports.services import import_job_create
+        from guanxi.imports.tests.helpers import csv_bytes, upload
+
+        data = csv_bytes([["姓名", "手机"], ["导入客户", "13600136000"]])
+        w.job = import_job_create(
+            actor=w.users["manager"], kind="customers", file=upload("a.csv", data),
+            file_name="a.csv",
+        )  # fmt: skip
+    return w.job
+
+
+def _review(w):
+    """rep's target and rep's disposable customer, queued as possible duplicates."""
+    if not hasattr(w, "review"):
+        from guanxi.customers.models import DuplicateReview
+
+        w.review = DuplicateReview.objects.create(
+            customer=w.target, other=w.disposable, score=0.9, source="scan"
+        )
+    return w.review
+
+
+def _merge(w):
+    """The disposable customer merged into the target, by an admin."""
+    if not hasattr(w, "merge"):
+        from guanxi.customers.services.merge import customers_merge
+
+        w.merge = customers_merge(actor=w.users["admin"], survivor=w.target, other=w.disposable)
+    return w.merge
+
+
+def _event(w):
+    """A channel event of rep's target customer."""
+    if not hasattr(w, "event"):
+        from guanxi.events.services import events_ingest
+
+        result = events_ingest(
+            actor=w.users["admin"],
+            events=[{"channel": "web_shop", "kind": "page_view",
+                     "identifiers": {"phone": "13700137000"}}],
+        )  # fmt: skip
+        w.event = result.events[0]["id"]
+    return w.event
+
+
+IMPORTERS = {"admin", "manager", "far_manager"}
+MERGERS_OF_TARGET = {"admin", "manager"}
+
+
+def importers(ok: int) -> dict[str, int]:
+    return {r: ok if r in IMPORTERS else 403 for r in ROLES}
+
+
+def own_job(ok: int) -> dict[str, int]:
+    """The manager's import: the manager and admins; anyone else is told it does not exist."""
+    return {r: ok if r in MERGERS_OF_TARGET else 404 for r in ROLES}
+
+
+def lists_pk(pk_of: Callable, roles: set[str]):
+    def check(world, role, response):
+        assert (pk_of(world) in _ids(response)) == (role in roles)
+
+    return check
+
+
+def _upload(c):
+    from guanxi.imports.tests.helpers import csv_bytes, post_import
+
+    return post_import(c, csv_bytes([["姓名"], ["新客户"]]))
+
+
 @dataclass
 class Case:
     method: str
@@ -548,7 +625,87 @@ CASES: dict[str, Case] = {
         lambda w, c: c.get("tasks/export", {"customer": w.target.pk, "format": "xlsx"}),
         {**seen(200), "marketer": 403},
     ),
-}
+    # Imports
+    "imports.fields": Case(
+        "GET", "/imports/fields", lambda w, c: c.get("imports/fields"), importers(200)
+    ),
+    "imports.upload": Case("POST", "/imports", lambda w, c: _upload(c), importers(201)),
+    "imports.list": Case(
+        "GET", "/imports", lambda w, c: (_job(w), c.get("imports"))[1], everyone(200),
+        lists_pk(lambda w: w.job.pk, MERGERS_OF_TARGET),
+    ),
+    "imports.get": Case(
+        "GET", "/imports/{int:job_id}", lambda w, c: c.get(f"imports/{_job(w).pk}"), own_job(200)
+    ),
+    "imports.update": Case(
+        "PATCH", "/imports/{int:job_id}",
+        lambda w, c: c.patch(f"imports/{_job(w).pk}", {"on_duplicate": "skip"}), own_job(200),
+    ),
+    "imports.preview": Case(
+        "GET", "/imports/{int:job_id}/preview",
+        lambda w, c: c.get(f"imports/{_job(w).pk}/preview"), own_job(200),
+    ),
+    "imports.start": Case(
+        "POST", "/imports/{int:job_id}/start",
+        lambda w, c: c.post(f"imports/{_job(w).pk}/start"), own_job(202),
+    ),
+    "imports.check": Case(
+        "POST", "/imports/{int:job_id}/check",
+        lambda w, c: c.post(f"imports/{_job(w).pk}/check"), own_job(202),
+    ),
+    "imports.undo": Case(
+        "POST", "/imports/{int:job_id}/undo",
+        lambda w, c: c.post(f"imports/{_job(w).pk}/undo"), own_job(409),
+    ),
+    "imports.issues": Case(
+        "GET", "/imports/{int:job_id}/issues",
+        lambda w, c: c.get(f"imports/{_job(w).pk}/issues"), own_job(200),
+    ),
+    "imports.failed_rows": Case(
+        "GET", "/imports/{int:job_id}/failed-rows",
+        lambda w, c: c.get(f"imports/{_job(w).pk}/failed-rows"), own_job(200),
+    ),
+    "imports.mappings": Case(
+        "GET", "/import-mappings", lambda w, c: c.get("import-mappings"), everyone(200)
+    ),
+    # Duplicates and merges
+    "duplicates.list": Case(
+        "GET", "/duplicates", lambda w, c: (_review(w), c.get("duplicates"))[1], everyone(200),
+        lists_pk(lambda w: w.review.pk, MERGERS_OF_TARGET),
+    ),
+    "duplicates.merge": Case(
+        "POST", "/duplicates/{int:review_id}/merge",
+        lambda w, c: c.post(f"duplicates/{_review(w).pk}/merge", {}), own_job(200),
+    ),
+    "duplicates.dismiss": Case(
+        "POST", "/duplicates/{int:review_id}/dismiss",
+        lambda w, c: c.post(f"duplicates/{_review(w).pk}/dismiss"), own_job(200),
+    ),
+    "customers.merge": Case(
+        "POST", "/customers/{int:customer_id}/merge",
+        lambda w, c: c.post(f"customers/{w.target.pk}/merge", {"other": w.disposable.pk}),
+        rule(200, MERGERS_OF_TARGET),
+    ),
+    "merges.list": Case(
+        "GET", "/merges", lambda w, c: (_merge(w), c.get("merges"))[1], everyone(200),
+        lists_pk(lambda w: w.merge.pk, MERGERS_OF_TARGET),
+    ),
+    "merges.undo": Case(
+        "POST", "/merges/{int:merge_id}/undo",
+        lambda w, c: c.post(f"merges/{_merge(w).pk}/undo"), own_job(200),
+    ),
+    # Channel events
+    "events.ingest": Case(
+        "POST", "/events",
+        lambda w, c: c.post("events", {"channel": "store", "kind": "store_visit",
+                                       "identifiers": {"phone": "13700137000"}}),
+        admin_only(200),
+    ),
+    "events.list": Case(
+        "GET", "/events", lambda w, c: (_event(w), c.get("events"))[1], everyone(200),
+        lists_pk(lambda w: w.event, SEES_TARGET),
+    ),
+}  # fmt: skip
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -627,7 +784,7 @@ def test_every_endpoint_wants_authentication(db, method, path):
 
     url = "/api/v1" + path.replace("{int:", "{").format(
         customer_id=1, contact_id=1, interaction_id=1, order_id=1, task_id=1, user_id=1,
-        token_id=1, key="level",
+        token_id=1, key="level", job_id=1, review_id=1, merge_id=1,
     )  # fmt: skip
     r = Client().generic(method, url, "{}", content_type="application/json")
     assert r.status_code == 401, (method, path, r.content[:200])

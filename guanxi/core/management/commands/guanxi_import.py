@@ -175,7 +175,8 @@ class Command(GuanxiCommand):
                 "rows": f"{job.rows_total or 0:,}",
             }
         )
-        labels = {f["key"]: f["label"] for f in selectors.import_fields(kind=job.kind)}
+        fields = selectors.import_fields(actor=job.created_by, kind=job.kind)
+        labels = {f["key"]: f["label"] for f in fields}
         for position, header in enumerate(job.headers):
             key = job.mapping.get(str(position))
             target = labels.get(key, key) if key else _("(not imported)")
