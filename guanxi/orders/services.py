@@ -1,5 +1,8 @@
-"""Writes of orders and their lines; the basis of RFM, CLV and loyalty later on."""
+"""Writes of orders and their lines, one at a time and set-based (imports); the basis of RFM,
+CLV and loyalty later on."""
 
+from collections import Counter
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.db import transaction
@@ -9,11 +12,19 @@ from django.utils.translation import gettext as _
 from guanxi.accounts import access
 from guanxi.accounts.audit import audit_record, diff
 from guanxi.accounts.choices import AuditAction
+from guanxi.accounts.models import AuditEntry
+from guanxi.core.bulk import Inserter, allocate_ids
+from guanxi.core.context import current_channel
 from guanxi.core.dates import aware_datetime
 from guanxi.core.errors import Conflict, Errors, ValidationFailed
 from guanxi.customers.choices import Stage
 from guanxi.customers.services import customer_change_stage
+from guanxi.customers.services.contacts import (
+    customers_bulk_change_stage,
+    customers_require_action,
+)
 from guanxi.interactions.choices import EventKind
+from guanxi.interactions.models import TimelineEvent
 from guanxi.interactions.timeline import timeline_record
 
 from .choices import OrderStatus, SalesChannel
@@ -45,14 +56,19 @@ def _decimal(
     return number
 
 
-def _clean_lines(raw_lines, errors: Errors) -> list[dict]:
+def _skus(raw_lines) -> set[str]:
+    return {
+        str(line.get("sku")) for line in raw_lines if isinstance(line, dict) and line.get("sku")
+    }
+
+
+def _clean_lines(raw_lines, errors: Errors, products: dict | None = None) -> list[dict]:
+    """The lines of an order, validated; `products` (SKU → Product) saves reading them."""
     if not isinstance(raw_lines, list) or not raw_lines:
         errors.add("lines", _("An order needs at least one line."))
         return []
-    skus = {
-        str(line.get("sku")) for line in raw_lines if isinstance(line, dict) and line.get("sku")
-    }
-    products = {p.sku: p for p in Product.objects.filter(sku__in=skus)}
+    if products is None:
+        products = {p.sku: p for p in Product.objects.filter(sku__in=_skus(raw_lines))}
     lines = []
     for i, raw in enumerate(raw_lines):
         prefix = f"lines[{i}]"
@@ -277,3 +293,335 @@ def customer_orders_move(*, from_id: int, to_id: int, only: list[int] | None = N
     if ids:
         Order.objects.filter(pk__in=ids).update(customer_id=to_id, updated_at=timezone.now())
     return ids
+
+
+# Set-based writes, for imports ----------------------------------------------------------------
+#
+# The same validation (`_clean_order`, `_clean_lines`) and the same records (timeline, audit
+# log, a lead's first order moving it to "new") as `order_create` and `order_update`, written
+# a table at a time: a chunk of five thousand orders costs a handful of statements.
+
+BATCH = 5000
+ORDER_COLUMNS = [
+    "id", "created_at", "updated_at", "customer", "number", "ordered_at", "status", "channel",
+    "currency", "total", "notes",
+]  # fmt: skip
+LINE_COLUMNS = [
+    "order", "product", "product_name", "category", "quantity", "unit_price", "discount",
+    "amount",
+]  # fmt: skip
+EVENT_COLUMNS = ["customer", "kind", "at", "actor", "data", "object_model", "object_id"]
+AUDIT_COLUMNS = [
+    "at", "actor", "action", "channel", "model", "object_id", "object_repr", "customer_id",
+    "changes",
+]  # fmt: skip
+
+
+@dataclass(slots=True)
+class PreparedOrder:
+    """An order cleaned and validated as `order_create` would, ready for a bulk write."""
+
+    number: str
+    fields: dict  # ordered_at, status, channel, currency, notes: those given
+    lines: list[dict]
+    # The stored order that already has this number: {"id", "customer_id", "status"}.
+    existing: dict | None = None
+
+
+def orders_prepare(*, orders: list[dict]) -> list[PreparedOrder | ValidationFailed]:
+    """Clean and validate many orders (each as `order_create` takes it) with one query for
+    their products and one for their numbers; each comes back prepared or as the
+    ValidationFailed naming its bad fields. An order whose number is taken comes back with
+    `existing` set, not as an error: the caller decides (a duplicate, an update, more lines)."""
+    skus = sorted({sku for data in orders for sku in _skus(data.get("lines") or [])})
+    products = {}
+    for start in range(0, len(skus), BATCH):
+        products |= {p.sku: p for p in Product.objects.filter(sku__in=skus[start : start + BATCH])}
+    numbers = sorted({str(data.get("number") or "").strip() for data in orders} - {""})
+    existing = {}
+    for start in range(0, len(numbers), BATCH):
+        for row in Order.objects.filter(number__in=numbers[start : start + BATCH]).values(
+            "id", "number", "customer_id", "status"
+        ):
+            existing[row.pop("number")] = row
+    out: list[PreparedOrder | ValidationFailed] = []
+    for data in orders:
+        errors = Errors()
+        clean = _clean_order(data, errors, partial=False)
+        lines = _clean_lines(data.get("lines"), errors, products=products)
+        if errors:
+            out.append(ValidationFailed(errors=errors))
+            continue
+        number = clean.pop("number")
+        out.append(PreparedOrder(number, clean, lines, existing.get(number)))
+    return out
+
+
+def _actor_id(actor):
+    return actor.pk if actor is not None and getattr(actor, "is_authenticated", False) else None
+
+
+def _audit_row(now, actor_id, action, order_id, number, customer_id, changes):
+    return (now, actor_id, action, current_channel(), "orders.order", str(order_id),
+            number[:200], customer_id, changes)  # fmt: skip
+
+
+def orders_bulk_create(
+    *, actor, orders: list[tuple[int, PreparedOrder]], event_data: dict | None = None
+) -> tuple[list[int], dict[int, int]]:
+    """Record many orders (customer id, prepared order) with their lines at once.
+
+    Each gets what `order_create` gives one: its lines, a total that is their sum, an
+    "order" timeline event at its time (carrying `event_data`) and an audit entry; a lead
+    whose first order here is not cancelled moves to "new" with a stage change. Returns the
+    ids in the order given, and {customer id: order id} of the leads that moved (for undo).
+    """
+    if not orders:
+        return [], {}
+    customers = customers_require_action(
+        actor=actor, action="order.write", ids=[c for c, _o in orders], fields=("stage",)
+    )
+    numbers = [o.number for _c, o in orders]
+    taken = {n for n, count in Counter(numbers).items() if count > 1}
+    for start in range(0, len(numbers), BATCH):
+        taken |= set(
+            Order.objects.filter(number__in=numbers[start : start + BATCH]).values_list(
+                "number", flat=True
+            )
+        )
+    if taken:
+        raise Conflict(errors={"number": [_("An order with this number already exists.")]})
+    now = timezone.now()
+    actor_id = _actor_id(actor)
+    defaults = {f: Order._meta.get_field(f).default for f in ("status", "channel", "currency")}
+    with transaction.atomic():
+        ids = allocate_ids(Order, len(orders))
+        order_rows, line_rows, events, audits = [], [], [], []
+        first: dict[int, tuple] = {}  # lead → (time, number, id) of its first order here
+        for pk, (customer_id, order) in zip(ids, orders, strict=True):
+            f = defaults | order.fields
+            at = f.get("ordered_at") or now
+            total = sum((line["amount"] for line in order.lines), Decimal("0"))
+            order_rows.append(
+                (pk, now, now, customer_id, order.number, at, f["status"], f["channel"],
+                 f["currency"], total, f.get("notes") or "")
+            )  # fmt: skip
+            line_rows += [
+                (pk, line["product"].pk if line["product"] else None, line["product_name"],
+                 line["category"], line["quantity"], line["unit_price"], line["discount"],
+                 line["amount"])
+                for line in order.lines
+            ]  # fmt: skip
+            data = {"number": order.number, "total": str(total), "currency": f["currency"],
+                    "status": f["status"]}  # fmt: skip
+            events.append((customer_id, EventKind.ORDER, at, actor_id, data | (event_data or {}),
+                           "orders.order", pk))  # fmt: skip
+            audits.append(_audit_row(now, actor_id, AuditAction.CREATE, pk, order.number,
+                                     customer_id, {"number": [None, order.number],
+                                                   "total": [None, str(total)],
+                                                   "status": [None, f["status"]]}))  # fmt: skip
+            lead = customers[customer_id]["stage"] == Stage.LEAD
+            if lead and f["status"] != OrderStatus.CANCELLED:
+                earliest = first.get(customer_id)
+                if earliest is None or (at, pk) < (earliest[0], earliest[2]):
+                    first[customer_id] = (at, order.number, pk)
+        Inserter(Order, ORDER_COLUMNS).insert(order_rows)
+        Inserter(OrderLine, LINE_COLUMNS).insert(line_rows)
+        Inserter(TimelineEvent, EVENT_COLUMNS).insert(events)
+        Inserter(AuditEntry, AUDIT_COLUMNS).insert(audits)
+        moved = customers_bulk_change_stage(
+            actor=actor,
+            stages={
+                c: (Stage.NEW, _("first order %(number)s") % {"number": number})
+                for c, (_at, number, _pk) in first.items()
+            },
+            only_from=Stage.LEAD,
+            event_data=event_data,
+        )
+    return ids, {c: first[c][2] for c in moved}
+
+
+def _stored_orders(ids) -> dict[int, dict]:
+    ids = list(dict.fromkeys(ids))
+    stored = {}
+    for start in range(0, len(ids), BATCH):
+        for row in Order.objects.filter(pk__in=ids[start : start + BATCH]).values(
+            "id", "customer_id", "number", "status", "total", "currency"
+        ):
+            stored[row.pop("id")] = row
+    return stored
+
+
+def orders_bulk_add_lines(*, actor, additions: list[tuple[int, list[dict]]]) -> None:
+    """Add lines (cleaned by `orders_prepare`) to stored orders, many at once: the rest of
+    an order whose lines an import reads in more than one go. The total grows by theirs; the
+    order's timeline event shows the new total and the audit log records the change."""
+    stored = _stored_orders(pk for pk, _l in additions)
+    if not stored:
+        return
+    customers_require_action(
+        actor=actor, action="order.write", ids={o["customer_id"] for o in stored.values()}
+    )
+    now = timezone.now()
+    actor_id = _actor_id(actor)
+    totals = {pk: row["total"] for pk, row in stored.items()}
+    line_rows = []
+    for pk, lines in additions:
+        if pk not in stored:
+            continue
+        line_rows += [
+            (pk, line["product"].pk if line["product"] else None, line["product_name"],
+             line["category"], line["quantity"], line["unit_price"], line["discount"],
+             line["amount"])
+            for line in lines
+        ]  # fmt: skip
+        totals[pk] += sum((line["amount"] for line in lines), Decimal("0"))
+    if any(total >= MAX_TOTAL for total in totals.values()):
+        raise ValidationFailed(errors={"lines": [_("The order total is too large.")]})
+    changed = [pk for pk in stored if totals[pk] != stored[pk]["total"]]
+    with transaction.atomic():
+        Inserter(OrderLine, LINE_COLUMNS).insert(line_rows)
+        Order.objects.bulk_update(
+            [Order(pk=pk, total=totals[pk], updated_at=now) for pk in changed],
+            ["total", "updated_at"],
+            batch_size=1000,
+        )
+        events = []
+        for start in range(0, len(changed), BATCH):
+            for event in TimelineEvent.objects.filter(
+                kind=EventKind.ORDER,
+                object_model="orders.order",
+                object_id__in=changed[start : start + BATCH],
+            ):
+                if "action" not in event.data:  # the event that the order was placed
+                    event.data = {**event.data, "total": str(totals[event.object_id])}
+                    events.append(event)
+        TimelineEvent.objects.bulk_update(events, ["data"], batch_size=1000)
+        Inserter(AuditEntry, AUDIT_COLUMNS).insert(
+            _audit_row(now, actor_id, AuditAction.UPDATE, pk, stored[pk]["number"],
+                       stored[pk]["customer_id"],
+                       {"total": [str(stored[pk]["total"]), str(totals[pk])]})
+            for pk in changed
+        )  # fmt: skip
+
+
+def orders_bulk_update_status(
+    *,
+    actor,
+    updates: list[tuple[int, str]],
+    expect: dict[int, str] | None = None,
+    event_data: dict | None = None,
+) -> dict[int, list[str]]:
+    """Change the status of many orders at once (with `expect`, only of those still in the
+    status given there). Each that changes gets what `order_update` gives a status change:
+    a timeline event and an audit entry. Returns {order id: [old, new]}."""
+    for _pk, status in updates:
+        if status not in OrderStatus.values:
+            raise ValidationFailed(
+                errors={"status": [_("“%(value)s” is not one of: %(choices)s.")
+                                   % {"value": status, "choices": ", ".join(OrderStatus.values)}]}
+            )  # fmt: skip
+    stored = _stored_orders(pk for pk, _s in updates)
+    customers_require_action(
+        actor=actor, action="order.write", ids={o["customer_id"] for o in stored.values()}
+    )
+    changes: dict[int, list[str]] = {}
+    for pk, status in updates:
+        row = stored.get(pk)
+        if row is None or (expect is not None and row["status"] != expect.get(pk)):
+            continue
+        if status != row["status"]:
+            changes.setdefault(pk, [row["status"], status])[1] = status
+            row["status"] = status
+    changes = {pk: c for pk, c in changes.items() if c[0] != c[1]}
+    if not changes:
+        return {}
+    now = timezone.now()
+    actor_id = _actor_id(actor)
+    with transaction.atomic():
+        by_status: dict[str, list[int]] = {}
+        for pk, (_old, new) in changes.items():
+            by_status.setdefault(new, []).append(pk)
+        for status, pks in by_status.items():
+            for start in range(0, len(pks), BATCH):
+                Order.objects.filter(pk__in=pks[start : start + BATCH]).update(
+                    status=status, updated_at=now
+                )
+        Inserter(TimelineEvent, EVENT_COLUMNS).insert(
+            (stored[pk]["customer_id"], EventKind.ORDER, now, actor_id,
+             {"action": "status", "number": stored[pk]["number"], "status": new,
+              **(event_data or {})}, "orders.order", pk)
+            for pk, (_old, new) in changes.items()
+        )  # fmt: skip
+        Inserter(AuditEntry, AUDIT_COLUMNS).insert(
+            _audit_row(now, actor_id, AuditAction.UPDATE, pk, stored[pk]["number"],
+                       stored[pk]["customer_id"], {"status": change})
+            for pk, change in changes.items()
+        )  # fmt: skip
+    return changes
+
+
+def orders_bulk_delete(
+    *,
+    actor,
+    ids: list[int],
+    unchanged_since=None,
+    restore_leads=(),
+    cause: str = "",
+) -> int:
+    """Take back orders an import recorded, a batch at a time: they go with their lines and
+    the timeline events about them, each leaving an audit entry; ids no longer stored are
+    passed over. Unlike `order_delete` this takes paid orders too (they were never real).
+    With `unchanged_since`, refused (Conflict) if any was changed after it. The customers
+    in `restore_leads` that are "new" and have no order left but cancelled ones go back to
+    being leads, with `cause`."""
+    stored = _stored_orders(ids)
+    if not stored:
+        return 0
+    customers_require_action(
+        actor=actor, action="order.write", ids={o["customer_id"] for o in stored.values()}
+    )
+    if unchanged_since is not None:
+        changed = [
+            pk
+            for start in range(0, len(stored), BATCH)
+            for pk in Order.objects.filter(
+                pk__in=list(stored)[start : start + BATCH], updated_at__gt=unchanged_since
+            ).values_list("pk", flat=True)
+        ]
+        if changed:
+            raise Conflict(
+                _(
+                    "%(n)d orders this import created have been changed since (for example "
+                    "%(example)s); undoing it would lose those changes."
+                )
+                % {"n": len(changed), "example": stored[min(changed)]["number"]}
+            )
+    now = timezone.now()
+    pks = list(stored)
+    with transaction.atomic():
+        for start in range(0, len(pks), BATCH):
+            part = pks[start : start + BATCH]
+            TimelineEvent.objects.filter(object_model="orders.order", object_id__in=part).delete()
+            OrderLine.objects.filter(order_id__in=part).delete()
+            Order.objects.filter(pk__in=part).delete()
+        Inserter(AuditEntry, AUDIT_COLUMNS).insert(
+            _audit_row(now, _actor_id(actor), AuditAction.DELETE, pk, row["number"],
+                       row["customer_id"], {})
+            for pk, row in stored.items()
+        )  # fmt: skip
+        leads = sorted(set(restore_leads))
+        if leads:
+            keep = set()
+            for start in range(0, len(leads), BATCH):
+                keep |= set(
+                    Order.objects.filter(customer_id__in=leads[start : start + BATCH])
+                    .exclude(status=OrderStatus.CANCELLED)
+                    .values_list("customer_id", flat=True)
+                )
+            customers_bulk_change_stage(
+                actor=actor,
+                stages={c: (Stage.LEAD, cause) for c in leads if c not in keep},
+                only_from=Stage.NEW,
+            )
+    return len(stored)
