@@ -302,9 +302,11 @@ def import_job_run(*, job: ImportJob, dry_run: bool | None = None, on_progress=N
 
 
 def import_job_undo(*, actor, job: ImportJob) -> ImportJob:
-    """Take a finished import back: delete the customers it created and restore the ones it
-    updated or merged into. Refused, with nothing changed, if any customer it created has
-    since gained orders, interactions, tasks or contacts from elsewhere."""
+    """Take a finished import back: delete the customers, contacts, orders and interactions
+    it created and restore the customers, contacts and order statuses it changed. Refused,
+    with nothing changed, if any customer it created has since gained orders, interactions,
+    tasks or contacts from elsewhere, or any contact, order or interaction it created has
+    been changed since."""
     from guanxi.customers.services.bulk import customers_bulk_delete, customers_bulk_revert
 
     _require_job(actor, job)
@@ -335,6 +337,7 @@ def import_job_undo(*, actor, job: ImportJob) -> ImportJob:
             % {"n": len(touched), "id": min(touched)}
         )
     with channel("import"), transaction.atomic():
+        _undo_records(actor, job)
         customers_bulk_revert(actor=actor, changes=changed)
         customers_bulk_delete(actor=actor, ids=created)
         job.status = ImportStatus.UNDONE
@@ -342,3 +345,56 @@ def import_job_undo(*, actor, job: ImportJob) -> ImportJob:
         job.undone_by = actor
         job.save(update_fields=["status", "undone_at", "undone_by", "updated_at"])
     return job
+
+
+def _undo_records(actor, job: ImportJob) -> None:
+    """The contacts, orders and interactions part of an undo, a table at a time: what the
+    import created is deleted (refused if changed since it finished), what it changed gets
+    its old values back where nobody changed them again, and leads its first orders made
+    "new" go back to being leads when no order of theirs is left."""
+    from guanxi.customers.services.contacts import contacts_bulk_delete, contacts_bulk_revert
+    from guanxi.interactions.services import interactions_bulk_delete
+    from guanxi.orders.services import orders_bulk_delete, orders_bulk_update_status
+
+    created: dict[str, list[int]] = {}
+    changed: dict[str, dict[int, dict]] = {}
+    leads: set[int] = set()
+    records = (
+        ImportRecord.objects.filter(job=job)
+        .exclude(model="customers.customer")
+        .order_by("id")
+        .values_list("model", "object_id", "action", "before")
+    )
+    for model, pk, action, before in records:
+        if action == RecordAction.CREATED:
+            created.setdefault(model, []).append(pk)
+            if model == "orders.order" and (before or {}).get("customer_stage"):
+                leads.add(before["customer_id"])  # a lead this order made "new"
+        elif before:
+            # A record changed in several chunks: the oldest old value, the newest new one.
+            fields = changed.setdefault(model, {}).setdefault(pk, {})
+            for field, (old, new) in before.items():
+                fields[field] = [fields.get(field, [old])[0], new]
+    since = job.finished_at
+    cause = _("import #%(id)s undone") % {"id": job.pk}
+    if created.get("interactions.interaction"):
+        interactions_bulk_delete(
+            actor=actor, ids=created["interactions.interaction"], unchanged_since=since
+        )
+    orders = created.get("orders.order", [])
+    if orders:
+        orders_bulk_delete(
+            actor=actor, ids=orders, unchanged_since=since, restore_leads=leads, cause=cause
+        )
+    statuses = changed.get("orders.order", {})
+    if statuses:
+        orders_bulk_update_status(
+            actor=actor,
+            updates=[(pk, c["status"][0]) for pk, c in statuses.items()],
+            expect={pk: c["status"][1] for pk, c in statuses.items()},
+            event_data={"undo": True},
+        )
+    if changed.get("customers.contact"):
+        contacts_bulk_revert(actor=actor, changes=changed["customers.contact"])
+    if created.get("customers.contact"):
+        contacts_bulk_delete(actor=actor, ids=created["customers.contact"], unchanged_since=since)
