@@ -23,3 +23,33 @@ def post_import(client, data: bytes, name="customers.csv", **form):
     return client.client.post(
         "/api/v1/imports", {"file": upload(name, data), **form}, headers=client.headers
     )
+
+
+def cli(*args) -> tuple[str, str]:
+    """Run `guanxi import …`; its stdout and stderr."""
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out, err = StringIO(), StringIO()
+    call_command("guanxi_import", *args, stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def write_file(directory, rows, name="import.csv", **kw) -> str:
+    """A CSV file of `rows` (header first) in `directory`; its path."""
+    path = directory / name
+    path.write_bytes(csv_bytes(rows, **kw))
+    return str(path)
+
+
+def start_import(client, job_id, immediate_tasks) -> dict:
+    """Start an uploaded import through the API, run it at once, return the job as shown."""
+    with immediate_tasks(execute=True):
+        r = client.post(f"imports/{job_id}/start")
+    assert r.status_code == 202, r.content
+    return client.get(f"imports/{job_id}").json()
+
+
+def issues_of(client, job_id) -> list[dict]:
+    return client.get(f"imports/{job_id}/issues", {"limit": 200}).json()["items"]
