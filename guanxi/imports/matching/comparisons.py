@@ -87,7 +87,7 @@ def _pair_similarity(texts_a, texts_b, a, b, scorer, **kwargs) -> np.ndarray:
 
 
 def _exact(column: np.ndarray, a: np.ndarray, b: np.ndarray):
-    """(missing on either side, equal) for an interned column."""
+    """(missing on either side, equal) for a column of string hashes (0: not given)."""
     ca, cb = column[a], column[b]
     return (ca == 0) | (cb == 0), ca == cb
 
@@ -281,12 +281,12 @@ class EmailComparison(Comparison):
 
     def compute(self, t, a, b):
         ea, eb = t.emails[a][:, :, None], t.emails[b][:, None, :]
-        valid = (ea > 0) & (eb > 0)
+        valid = (ea != 0) & (eb != 0)
         missing = ~valid.any(axis=(1, 2))
         lv = _Levels(len(a), self.else_level, missing)
         lv.set(1, ((ea == eb) & valid).any(axis=(1, 2)))
         ua, ub = t.email_users[a][:, :, None], t.email_users[b][:, None, :]
-        lv.set(2, ((ua == ub) & (ua > 0)).any(axis=(1, 2)))
+        lv.set(2, ((ua == ub) & (ua != 0)).any(axis=(1, 2)))
         idx = lv.open_indices()
         if idx.size:
             dist = _similarity(t.email_text, a[idx], b[idx], OSA.distance, score_cutoff=2)
@@ -407,18 +407,24 @@ class AddressComparison(Comparison):
         pa, pb = t.postcode[a], t.postcode[b]
         xa, xb = t.district[a], t.district[b]
         va, vb = t.province[a], t.province[b]
-        given_a = (sa > 0) | (ca > 0) | (pa > 0) | (va > 0)
-        given_b = (sb > 0) | (cb > 0) | (pb > 0) | (vb > 0)
+        given_a = (sa != 0) | (ca != 0) | (pa != 0) | (va != 0)
+        given_b = (sb != 0) | (cb != 0) | (pb != 0) | (vb != 0)
         lv = _Levels(len(a), self.else_level, ~(given_a & given_b))
         n = len(a)
-        same_postcode = (pa > 0) & (pa == pb)
+        same_postcode = (pa != 0) & (pa == pb)
         postcode_typo = np.zeros(n, dtype=bool)
-        typo = np.flatnonzero(lv.open & (pa > 0) & (pb > 0) & ~same_postcode)
+        # A typo leaves the first or the last character of a short code or name in place;
+        # other pairs are not worth a string comparison.
+        ends_a, ends_b = t.postcode_ends[a], t.postcode_ends[b]
+        close = (ends_a[:, 0] == ends_b[:, 0]) | (ends_a[:, 1] == ends_b[:, 1])
+        typo = np.flatnonzero(lv.open & (pa != 0) & (pb != 0) & ~same_postcode & close)
         if typo.size:
             dist = _similarity(t.postcode_text, a[typo], b[typo], OSA.distance, score_cutoff=2)
             postcode_typo[typo[dist <= 1]] = True
-        same_city = (ca > 0) & (ca == cb)
-        similar = np.flatnonzero(lv.open & (ca > 0) & (cb > 0) & ~same_city)
+        same_city = (ca != 0) & (ca == cb)
+        ends_a, ends_b = t.city_ends[a], t.city_ends[b]
+        close = (ends_a[:, 0] == ends_b[:, 0]) | (ends_a[:, 1] == ends_b[:, 1])
+        similar = np.flatnonzero(lv.open & (ca != 0) & (cb != 0) & ~same_city & close)
         if similar.size:
             sim = _similarity(
                 t.city_text, a[similar], b[similar], JaroWinkler.normalized_similarity
@@ -426,18 +432,26 @@ class AddressComparison(Comparison):
             same_city[similar[sim >= JW_PLACE]] = True
         same_area = same_postcode | postcode_typo | same_city
 
-        both_streets = (sa > 0) & (sb > 0)
+        both_streets = (sa != 0) & (sb != 0)
         ratio = np.zeros(n, dtype=np.float32)
         ratio[both_streets & (sa == sb)] = 100
-        # Streets can only be alike in the same area, or with the same house number and a
-        # street word in common; the rest are not worth a string comparison.
+        # Two street addresses are one place only with the same house number (give or take
+        # a typo, or none given), and in the same area or with a street word in common;
+        # the rest are not worth a string comparison.
         wa, wb = t.street_words[a], t.street_words[b]
         word_shared = np.zeros(n, dtype=bool)
         for i in (1, 2):
             for j in (1, 2):
-                word_shared |= (wa[:, i] == wb[:, j]) & (wa[:, i] > 0)
-        number_shared = (wa[:, 0] == wb[:, 0]) & (wa[:, 0] > 0)
-        plausible = same_area | (word_shared & (number_shared | (wa[:, 0] == 0) | (wb[:, 0] == 0)))
+                word_shared |= (wa[:, i] == wb[:, j]) & (wa[:, i] != 0)
+        na, nb = t.street_number[a], t.street_number[b]
+        number_agrees = (
+            (na == nb)
+            | (na < 0)
+            | (nb < 0)
+            | (t.street_number_sorted[a] == t.street_number_sorted[b])  # 34 / 43
+            | _one_digit_apart(np.maximum(na, 0), np.maximum(nb, 0))
+        )
+        plausible = number_agrees & (same_area | word_shared)
         fuzzy = np.flatnonzero(lv.open & both_streets & (sa != sb) & plausible)
         if fuzzy.size:
             ratio[fuzzy] = _similarity(
@@ -449,10 +463,10 @@ class AddressComparison(Comparison):
         lv.set(4, ratio >= STREET_LOW)
         lv.set(5, same_postcode & same_city)
         lv.set(6, same_postcode)
-        lv.set(7, same_city & (xa > 0) & (xa == xb))
+        lv.set(7, same_city & (xa != 0) & (xa == xb))
         lv.set(8, same_city)
         lv.set(9, postcode_typo)
-        lv.set(10, (va > 0) & (va == vb))
+        lv.set(10, (va != 0) & (va == vb))
         return lv.out
 
 

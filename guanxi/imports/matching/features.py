@@ -60,6 +60,7 @@ _SLOTS = (
     "street",
     "street_words",
     "postcode",
+    "hints",
 )
 
 
@@ -81,6 +82,7 @@ class Features:
         self.cjk = bool(self.cjk) or is_cjk(self.name)
         if not self.street_words:
             self.street_words = _street_words(self.street) if self.street else ("", "", "")
+        self.hints = _hints(self.city, self.postcode, self.street_words[0][1:])
         if not self.birthday:
             self.birthday = None
         self.birthday_key = _birthday_key(self.birthday) if self.birthday else ""
@@ -210,25 +212,32 @@ def features(record: dict) -> Features:
     f.birthday, f.birthday_key = _birthday(get("birthday"))
     gender = _text(get("gender"))
     f.gender = _GENDERS.get(gender.lower(), "") if gender else implied_gender
-    f.province, f.city, f.district, f.street, f.street_words = _address(
-        _text(get("province")), _text(get("city")), _text(get("district")), _text(get("street"))
+    f.province, f.city, f.district, f.street, f.postcode, f.street_words, f.hints = _address(
+        _text(get("province")),
+        _text(get("city")),
+        _text(get("district")),
+        _text(get("street")),
+        _text(get("postcode")),
     )
-    postcode = _text(get("postcode"))
-    f.postcode = postcode.replace(" ", "") if postcode else ""
     return f
 
 
 @lru_cache(maxsize=200_000)
-def _address(province: str, city: str, district: str, street: str):
-    """Normalised province, city, district, street, and the street's (house number, first
-    word, last word), the cheap evidence that two streets may be alike."""
+def _address(province: str, city: str, district: str, street: str, postcode: str):
+    """Normalised province, city, district, street and postcode, the street's (house number,
+    first word, last word) and the small numbers comparisons filter pairs with."""
     street = street_key(street, (province, city, district)) if street else ""
+    city = city_key(city) if city else ""
+    postcode = postcode.replace(" ", "") if postcode else ""
+    words = _street_words(street) if street else ("", "", "")
     return (
         province_key(province) if province else "",
-        city_key(city) if city else "",
+        city,
         district_key(district) if district else "",
         street,
-        _street_words(street) if street else ("", "", ""),
+        postcode,
+        words,
+        _hints(city, postcode, words[0][1:]),
     )
 
 
@@ -237,3 +246,19 @@ def _street_words(street: str) -> tuple[str, str, str]:
     number = next((w for w in words if w.isdigit()), "")
     names = [w for w in words if not w.isdigit()] or [""]
     return "#" + number if number else "", names[0], names[-1]
+
+
+def _hints(city: str, postcode: str, number: str) -> tuple[int, int, int, int, int, int]:
+    """(house number, its digits sorted, first and last character of the city and of the
+    postcode as code points); -1 / 0 when not given. A typo leaves a number close and a
+    short name's first or last character in place, so pairs failing these skip the string
+    comparisons."""
+    short = number and len(number) < 10
+    return (
+        int(number) if short else -1,
+        int("".join(sorted(number))) if short else -1,
+        ord(city[0]) if city else 0,
+        ord(city[-1]) if city else 0,
+        ord(postcode[0]) if postcode else 0,
+        ord(postcode[-1]) if postcode else 0,
+    )

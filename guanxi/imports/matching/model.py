@@ -215,8 +215,20 @@ class Model:
         return weights
 
     def score(self, levels: np.ndarray, frequencies: dict[str, np.ndarray] | None = None):
-        """(match weights, match probabilities) for a (pairs × comparisons) level matrix."""
-        total = self.prior_weight() + self.comparison_weights(levels, frequencies).sum(axis=1)
+        """(match weights, match probabilities) for a (pairs × comparisons) level matrix.
+
+        Pairs share few distinct level patterns, so each pattern is weighed once; only the
+        term-frequency adjustment is per pair.
+        """
+        levels = np.asarray(levels, dtype=np.int64).reshape(-1, len(self.comparisons))
+        code = np.zeros(len(levels), dtype=np.int64)
+        for j, size in enumerate(self.sizes):
+            code *= size
+            code += levels[:, j]
+        unique, first, inverse = np.unique(code, return_index=True, return_inverse=True)
+        total = self.prior_weight() + self.comparison_weights(levels[first]).sum(axis=1)[inverse]
+        if frequencies:
+            total += self.tf_weight(levels, frequencies)
         return total, weight_to_probability(total)
 
     def explain(self, levels: Sequence[int], frequencies: dict[str, float] | None = None):

@@ -1,13 +1,14 @@
 """Features of many records as numpy columns, so that pairs are compared a column at a time.
 
-Every string column is interned into one vocabulary (id 0 is "not given"), so exact
-comparisons are integer comparisons; the strings are kept beside the ids for the similarity
-levels, which rapidfuzz computes for many pairs in one call.
+String columns are kept as the strings' hashes (Python caches a string's hash, so this is
+nearly free, and hash("") == 0 marks "not given"), so exact comparisons are integer
+comparisons; two different strings with one 64-bit hash are too unlikely to matter. The
+strings are kept beside them for the similarity levels, which rapidfuzz computes for many
+pairs in one call. Hashes are only compared within one process.
 """
 
-from collections import defaultdict
 from collections.abc import Sequence
-from itertools import chain, count
+from itertools import chain
 from operator import attrgetter
 
 import numpy as np
@@ -38,8 +39,10 @@ _STRING_COLUMNS = frozenset(
 
 
 def _phone_number(e164: str) -> int:
-    digits = e164.lstrip("+")
-    return int(digits) if digits.isdigit() and len(digits) <= 18 else -1
+    try:
+        return int(e164[1:] if e164[:1] == "+" else e164) if len(e164) < 19 else -1
+    except ValueError:
+        return -1
 
 
 def _objects(values: list) -> np.ndarray:
@@ -70,12 +73,11 @@ class FeatureTable:
     def __init__(self, rows: Sequence[Features]):
         n = len(rows)
         self.size = n
-        vocab: defaultdict[str, int] = defaultdict(count().__next__)
-        vocab[""]  # id 0: not given
-        intern = vocab.__getitem__
+        intern = hash
+        assert hash("") == 0  # CPython: the empty string, "not given", hashes to 0
         columns = list(zip(*map(attrgetter(*_ID_COLUMNS), rows), strict=True)) if n else []
         for name, values in zip(_ID_COLUMNS, columns or [()] * len(_ID_COLUMNS), strict=True):
-            setattr(self, name, np.fromiter(map(intern, values), np.int32, n))
+            setattr(self, name, np.fromiter(map(intern, values), np.int64, n))
             if name in _STRING_COLUMNS:
                 setattr(self, name + "_text", _objects(list(values)))
         # First and last name part (surname and given name of a Chinese name), for
@@ -84,8 +86,8 @@ class FeatureTable:
         first = [p[0] if p else "" for p in parts]
         last = [p[-1] if p else "" for p in parts]
         self.part_count = np.fromiter(map(len, parts), np.int8, n)
-        self.first_part = np.fromiter(map(intern, first), np.int32, n)
-        self.last_part = np.fromiter(map(intern, last), np.int32, n)
+        self.first_part = np.fromiter(map(intern, first), np.int64, n)
+        self.last_part = np.fromiter(map(intern, last), np.int64, n)
         self.first_part_len = np.fromiter(map(len, first), np.int16, n)
         self.last_part_len = np.fromiter(map(len, last), np.int16, n)
         self.first_part_text = _objects(first)
@@ -98,7 +100,7 @@ class FeatureTable:
         self.phones = _matrix(phones, max(width, 1), _phone_number, -1, np.int64)
         emails = [f.emails for f in rows]
         width = max(min(max(map(len, emails), default=0), MAX_EMAILS), 1)
-        self.emails = _matrix(emails, width, intern, 0, np.int32)
+        self.emails = _matrix(emails, width, intern, 0, np.int64)
         # zhangwei@qq.com and zhangwei@163.com share a name, not a mailbox: a user name that
         # is just the name's pinyin says nothing.
         users = [
@@ -110,7 +112,7 @@ class FeatureTable:
             else ()
             for f in rows
         ]
-        self.email_users = _matrix(users, width, intern, 0, np.int32)
+        self.email_users = _matrix(users, width, intern, 0, np.int64)
         self.email_text = _objects([e[0] if e else "" for e in emails])
 
         valid = self.phones >= 0
@@ -120,36 +122,42 @@ class FeatureTable:
         # House number, first and last street word: cheap evidence that two streets may be
         # alike, before any string comparison.
         self.street_words = np.fromiter(
-            map(intern, chain.from_iterable(f.street_words for f in rows)), np.int32, 3 * n
+            map(intern, chain.from_iterable(f.street_words for f in rows)), np.int64, 3 * n
         ).reshape(n, 3)
+        hints = np.fromiter(
+            chain.from_iterable(map(attrgetter("hints"), rows)), np.int64, 6 * n
+        ).reshape(n, 6)
+        self.street_number = hints[:, 0].copy()
+        self.street_number_sorted = hints[:, 1].copy()
+        self.city_ends = hints[:, 2:4].copy()
+        self.postcode_ends = hints[:, 4:6].copy()
         birthdays = np.fromiter(
             chain.from_iterable(f.birthday or (0, 0, 0) for f in rows), np.int32, 3 * n
         ).reshape(n, 3)
         self.birth_year, self.birth_month, self.birth_day = birthdays.T.copy()
-        self.vocabulary_size = len(vocab)
 
     def __len__(self):
         return self.size
 
-    def _part_counts(self) -> np.ndarray:
-        """Per vocabulary id, how many rows have it as their first or last name part."""
-        counts = np.bincount(self.first_part, minlength=self.vocabulary_size)
-        other = self.last_part != self.first_part
-        counts += np.bincount(self.last_part[other], minlength=self.vocabulary_size)
-        counts[0] = 0
-        return counts
+    def _part_counts(self) -> tuple[np.ndarray, np.ndarray]:
+        """Per row, how many rows have its first part, and its last part, as a name part."""
+        own_last = self.last_part != self.first_part
+        values = np.concatenate([self.first_part, self.last_part[own_last]])
+        unique, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+        counts[unique == 0] = 0
+        first = counts[inverse[: self.size]]
+        last = counts[np.searchsorted(unique, self.last_part)]
+        return first, last
 
     def part_frequencies(self) -> dict[str, float]:
         """Share of rows with each name part among their first and last part."""
-        counts = self._part_counts()
+        first, last = self._part_counts()
         n = max(self.size, 1)
         out = {}
-        for ids, texts in (
-            (self.first_part, self.first_part_text),
-            (self.last_part, self.last_part_text),
-        ):
-            for i in np.unique(ids[ids > 0], return_index=True)[1]:
-                out[texts[ids > 0][i]] = counts[ids[ids > 0][i]] / n
+        for texts, counts in ((self.first_part_text, first), (self.last_part_text, last)):
+            for text, c in zip(texts, counts, strict=True):
+                if text:
+                    out[text] = c / n
         return out
 
     def name_frequencies(self, part_frequencies: dict[str, float] | None = None) -> np.ndarray:
@@ -161,8 +169,7 @@ class FeatureTable:
         """
         n = max(self.size, 1)
         if part_frequencies is None:
-            share = self._part_counts() / n
-            first, last = share[self.first_part], share[self.last_part]
+            first, last = (c / n for c in self._part_counts())
         else:
             floor = 1.0 / n
             first = np.fromiter(
@@ -177,7 +184,7 @@ class FeatureTable:
 
     def frequencies(self, column: str) -> np.ndarray:
         """For each row, the share of rows with the same value in `column` (0 when not given)."""
-        ids = getattr(self, column)
-        counts = np.bincount(ids, minlength=self.vocabulary_size).astype(np.float64)
-        counts[0] = 0
-        return counts[ids] / max(self.size, 1)
+        values = getattr(self, column)
+        unique, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+        counts[unique == 0] = 0
+        return counts[inverse] / max(self.size, 1)

@@ -39,12 +39,19 @@ _EN_TITLE_GENDER = {"mr": "m", "sir": "m", "mrs": "f", "ms": "f", "miss": "f", "
 
 def honorific_gender(name: str) -> str:
     """The gender a form of address gives away: 张先生 → "m", "Mrs Smith" → "f"."""
+    if name[-1:] in _HONORIFIC_LAST:
+        text = fold(name).lower()
+        for honorific, gender in _HONORIFIC_GENDER.items():
+            if text.endswith(honorific) and len(text) > len(honorific):
+                return gender
+    if " " not in name and "." not in name:
+        return ""
     text = fold(name).lower()
-    for honorific, gender in _HONORIFIC_GENDER.items():
-        if text.endswith(honorific) and len(text) > len(honorific):
-            return gender
     first = text.split(" ", 1)[0].rstrip(".")
     return _EN_TITLE_GENDER.get(first, "") if " " in text else ""
+
+
+_HONORIFIC_LAST = frozenset(h[-1] for h in _HONORIFIC_GENDER)
 
 
 def is_cjk(text: str) -> bool:
@@ -220,23 +227,42 @@ def street_key(street: str, places: tuple[str, ...] = ()) -> str:
     district name ending in 区 / 县) is dropped: the other address fields say it.
     """
     text = fold(street).lower()
-    # Only Chinese place names: "sa" (South Australia) must not eat "sandy road".
-    forms = sorted(
-        {p + s for p in places if p and is_cjk(p) for s in ("", "省", "市")}, key=len, reverse=True
-    )
-    changed = True
-    while changed:
-        changed = False
-        for form in forms:
-            if text.startswith(form) and len(text) > len(form):
-                text, changed = text[len(form) :], True
-        stripped = _PLACE_PREFIX.sub("", text)
-        if stripped and stripped != text:
-            text, changed = stripped, True
-    stripped = _STREET_DISTRICT.sub("", text)
-    if len(stripped) >= 2:
-        text = stripped
+    if text[:1] in _CJK_FIRST:
+        forms = _place_forms(places)
+        changed = True
+        while changed:
+            changed = False
+            for form in forms:
+                if text.startswith(form) and len(text) > len(form):
+                    text, changed = text[len(form) :], True
+            if text[:1] in _PLACE_FIRST:
+                stripped = _PLACE_PREFIX.sub("", text)
+                if stripped and stripped != text:
+                    text, changed = stripped, True
+        if "区" in text[:5] or "县" in text[:5]:
+            stripped = _STREET_DISTRICT.sub("", text)
+            if len(stripped) >= 2:
+                text = stripped
     return " ".join(_STREET_TOKEN.findall(text))
+
+
+@lru_cache(maxsize=10_000)
+def _place_forms(places: tuple[str, ...]) -> tuple[str, ...]:
+    """The ways a street may start with the record's own places: 北京, 北京市, 北京省…
+    Only Chinese place names: "sa" (South Australia) must not eat "sandy road"."""
+    forms = {p + s for p in places if p and is_cjk(p) for s in ("", "省", "市")}
+    return tuple(sorted(forms, key=len, reverse=True))
+
+
+class _CjkStart:
+    """`text[:1] in _CJK_FIRST`: does the text start with a Chinese character?"""
+
+    def __contains__(self, char: str) -> bool:
+        return bool(char) and "\u3400" <= char <= "\u9fff"
+
+
+_CJK_FIRST = _CjkStart()
+_PLACE_FIRST = frozenset(name[0] for name in _PLACE_NAMES)
 
 
 _ID_NOISE = re.compile(r"[\s\-_.]+")
