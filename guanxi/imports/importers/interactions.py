@@ -73,7 +73,8 @@ class InteractionImporter(LinkedImporter):
             value = self.convert(p, row, key, reader)
             if value:
                 data[key] = value
-        data.setdefault("kind", InteractionKind.NOTE)  # a row that does not say is a note
+        if not self.cell(row, "kind")[1]:
+            data["kind"] = InteractionKind.NOTE  # a row that does not say is a note
         for key in TEXTS:
             _column, text = self.cell(row, key)
             if text:
@@ -84,7 +85,7 @@ class InteractionImporter(LinkedImporter):
             line = v.text(first[0]) if first else ""
             data["subject"] = (
                 line[: SUBJECT_FROM_BODY - 1] + "…" if len(line) > SUBJECT_FROM_BODY else line
-            ) or str(InteractionKind(data["kind"]).label)
+            ) or str(InteractionKind(data.get("kind") or InteractionKind.NOTE).label)
         occurred = self.convert(p, row, "occurred_at", v.parse_datetime)
         if occurred is None and not self.cell(row, "occurred_at")[1]:
             self.issue(p, self.column_of("occurred_at"), "occurred_at", "",

@@ -254,3 +254,19 @@ def test_a_chunk_costs_a_bounded_number_of_statements(
     job.refresh_from_db()
     assert job.counts == {"created": 400} and Contact.objects.count() == 400
     assert all(c.search_text.count("联系人") == 20 for c in Customer.objects.all())
+
+
+def test_the_preview_shows_contacts_as_stored_and_where_they_go(client, admin, alibaba):
+    stored = contact_create(actor=admin, customer=alibaba, data={"name": "王小明"})
+    rows = [["Company", "Contact name", "Phone", "Primary"],
+            ["阿里巴巴", "王小明", "138 0013 8000", "yes"], ["阿里巴巴", "陈静", "123", ""],
+            ["阿里巴巴", "李雷", "", ""]]  # fmt: skip
+    job = post_import(client, csv_bytes(rows), kind="contacts").json()
+    preview = {r["row"]: r for r in client.get(f"imports/{job['id']}/preview").json()["rows"]}
+    assert preview[2]["values"] == {"company": "阿里巴巴", "name": "王小明",
+                                    "phone": "+8613800138000", "is_primary": "yes"}  # fmt: skip
+    assert preview[2]["outcome"] == {"action": "merged", "customer": alibaba.pk}
+    assert preview[3]["outcome"] == {"action": "failed"} and preview[3]["issues"]
+    assert preview[4]["outcome"] == {"action": "created", "customer": alibaba.pk}
+    stored.refresh_from_db()
+    assert stored.phone == "" and Contact.objects.count() == 1

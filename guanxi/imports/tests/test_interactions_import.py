@@ -189,3 +189,22 @@ def test_a_chunk_costs_a_bounded_number_of_statements(
     job.refresh_from_db()
     assert job.counts == {"created": 300}
     assert set(Interaction.objects.values_list("user__username", flat=True)) == {"rep1"}
+
+
+def test_the_upload_page_previews_an_interactions_file(admin, zhang):
+    from django.test import Client
+
+    from .helpers import upload
+
+    browser = Client()
+    browser.force_login(admin)
+    rows = [["客户编号", "类型", "主题", "时间"], ["M001", "拜访", "上门", "2024-05-01 10:00"],
+            ["M001", "飞鸽传书", "", "2024-05-01"]]  # fmt: skip
+    form = {"kind": "interactions", "file": upload("跟进.csv", csv_bytes(rows))}
+    r = browser.post("/admin/imports/importjob/add/", form)
+    assert r.status_code == 302, r.content.decode()[:1000]
+    body = browser.get(f"/admin/imports/importjob/{ImportJob.objects.get().pk}/change/")
+    text = body.content.decode()
+    assert "Visit" in text and "2024-05-01 10:00" in text and "飞鸽传书" in text
+    assert f"/admin/customers/customer/{zhang.pk}/360/" in text
+    assert not Interaction.objects.exists()
