@@ -403,7 +403,7 @@ def interactions_bulk_create(
     Each gets what `interaction_log` gives one: an "interaction" timeline event at its time
     (carrying `event_data`) and an audit entry. Returns the ids in the order given.
     """
-    from guanxi.customers.services.contacts import customers_require_action
+    from guanxi.customers.services.bulk import customers_require_action
 
     if not interactions:
         return []
@@ -446,7 +446,7 @@ def interactions_bulk_delete(*, actor, ids: list[int], unchanged_since=None) -> 
     """Take back interactions an import recorded, a batch at a time: they go with their
     timeline events, each leaving an audit entry; ids no longer stored are passed over.
     With `unchanged_since`, refused (Conflict) if any was changed after it."""
-    from guanxi.customers.services.contacts import customers_require_action
+    from guanxi.customers.services.bulk import customers_require_action
 
     ids = list(dict.fromkeys(ids))
     stored: dict[int, dict] = {}

@@ -19,7 +19,7 @@ from guanxi.core.dates import aware_datetime
 from guanxi.core.errors import Conflict, Errors, ValidationFailed
 from guanxi.customers.choices import Stage
 from guanxi.customers.services import customer_change_stage
-from guanxi.customers.services.contacts import (
+from guanxi.customers.services.bulk import (
     customers_bulk_change_stage,
     customers_require_action,
 )

@@ -17,7 +17,7 @@ from guanxi.accounts.choices import AuditAction
 from guanxi.accounts.models import AuditEntry, User
 from guanxi.core.bulk import Inserter, allocate_ids
 from guanxi.core.context import current_channel
-from guanxi.core.errors import Conflict, Errors, PermissionDenied
+from guanxi.core.errors import Conflict, Errors, PermissionDenied, ValidationFailed
 from guanxi.interactions.choices import EventKind
 from guanxi.interactions.models import TimelineEvent
 
@@ -586,3 +586,94 @@ def customers_bulk_delete(*, actor, ids: list[int]) -> int:
 
 
 BATCH = 5000
+
+
+# For other apps' bulk writes -------------------------------------------------------------------
+
+
+def customers_require_action(*, actor, action: str, ids, fields=()) -> dict[int, dict]:
+    """The customers `ids` as {id: {field: value}}, read set-based, provided the actor may
+    see every one of them and do `action` (a rule of accounts.access) to it; otherwise
+    PermissionDenied, before the caller writes anything."""
+    ids = list(dict.fromkeys(ids))
+    if not ids:
+        return {}
+    if not access.can(actor, action):
+        raise PermissionDenied(_("You do not have permission to do this."))
+    in_scope = access.MATRIX[action].get(access.role_of(actor)) == "scope"
+    found: dict[int, dict] = {}
+    for start in range(0, len(ids), BATCH):
+        qs = access.scope_customers(
+            Customer.objects.filter(pk__in=ids[start : start + BATCH]), actor
+        )
+        if in_scope:
+            qs = qs.filter(access.owner_q(actor, "owner", edit=True))
+        for row in qs.values("pk", *fields):
+            found[row.pop("pk")] = row
+    if len(found) < len(ids):
+        raise PermissionDenied(_("You may not change some of these customers."))
+    return found
+
+
+def customers_refresh_search_keys(customer_ids, now=None) -> None:
+    """Write the search keys of these customers afresh from what is stored (contact names
+    are part of their company's search text), set-based."""
+    ids = sorted(set(customer_ids))
+    if ids:
+        _write_merged(ids, _current(ids), now or timezone.now())
+
+
+def customers_bulk_change_stage(
+    *,
+    actor,
+    stages: dict[int, tuple[str, str]],
+    only_from: str | None = None,
+    event_data: dict | None = None,
+) -> list[int]:
+    """Move many customers to a lifecycle stage at once: {id: (stage, cause)}. Each that
+    moves (and, with `only_from`, only from that stage) gets what `customer_change_stage`
+    gives one: a stage change with its cause, a timeline event and an audit entry. Ending
+    a relationship is not done in bulk. Returns the ids of the customers that moved."""
+    if not stages:
+        return []
+    for stage, _cause in stages.values():
+        if stage not in Stage.values or stage == Stage.TERMINATED:
+            raise ValidationFailed(errors={"stage": [_("Unknown stage “%(s)s”.") % {"s": stage}]})
+    current = customers_require_action(
+        actor=actor, action="customer.edit", ids=list(stages), fields=("stage", "name")
+    )
+    moving = {
+        pk: (row["stage"], *stages[pk])
+        for pk, row in current.items()
+        if row["stage"] != stages[pk][0] and (only_from is None or row["stage"] == only_from)
+    }
+    if not moving:
+        return []
+    now = timezone.now()
+    actor_id = _actor_id(actor)
+    with transaction.atomic():
+        by_stage: dict[str, list[int]] = {}
+        for pk, (_old, stage, _cause) in moving.items():
+            by_stage.setdefault(stage, []).append(pk)
+        for stage, pks in by_stage.items():
+            for start in range(0, len(pks), BATCH):
+                Customer.objects.filter(pk__in=pks[start : start + BATCH]).update(
+                    stage=stage, stage_changed_at=now
+                )
+        Inserter(
+            StageChange, ["customer", "from_stage", "to_stage", "cause", "actor", "at"]
+        ).insert(
+            (pk, old, stage, cause[:255], actor_id, now)
+            for pk, (old, stage, cause) in moving.items()
+        )
+        Inserter(TimelineEvent, EVENT_COLUMNS).insert(
+            (pk, EventKind.STAGE_CHANGED, now, actor_id,
+             {"from": old, "to": stage, "cause": cause[:255], **(event_data or {})}, "", None)
+            for pk, (old, stage, cause) in moving.items()
+        )  # fmt: skip
+        Inserter(AuditEntry, AUDIT_COLUMNS).insert(
+            (now, actor_id, AuditAction.UPDATE, current_channel(), "customers.customer", str(pk),
+             current[pk]["name"][:200], pk, {"stage": [old, stage]})
+            for pk, (old, stage, _cause) in moving.items()
+        )  # fmt: skip
+    return list(moving)

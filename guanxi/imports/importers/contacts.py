@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy
 from guanxi.core.errors import ValidationFailed
 from guanxi.customers import selectors as customer_selectors
 from guanxi.customers.choices import CustomerKind
-from guanxi.customers.services.contacts import (
+from guanxi.customers.services.contacts_bulk import (
     contact_prepare,
     contacts_bulk_create,
     contacts_bulk_merge,

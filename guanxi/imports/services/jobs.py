@@ -352,7 +352,7 @@ def _undo_records(actor, job: ImportJob) -> None:
     import created is deleted (refused if changed since it finished), what it changed gets
     its old values back where nobody changed them again, and leads its first orders made
     "new" go back to being leads when no order of theirs is left."""
-    from guanxi.customers.services.contacts import contacts_bulk_delete, contacts_bulk_revert
+    from guanxi.customers.services.contacts_bulk import contacts_bulk_delete, contacts_bulk_revert
     from guanxi.interactions.services import interactions_bulk_delete
     from guanxi.orders.services import orders_bulk_delete, orders_bulk_update_status
 
