@@ -21,7 +21,16 @@ def run_import(job_id: int) -> dict:
     return import_job_run(job=job).counts
 
 
+@task()
+def refresh_match_index() -> int:
+    """Keep the index of customers' match keys (for finding duplicates) up to date."""
+    from guanxi.imports.match_index import refresh
+
+    return refresh()
+
+
 # name → (task, seconds between runs): what the scheduler beside the worker enqueues.
 PERIODIC = {
     "task-reminders": (send_task_reminders, 60),
+    "match-index": (refresh_match_index, 300),
 }

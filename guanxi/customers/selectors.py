@@ -213,39 +213,66 @@ def merge_get(*, actor, merge_id):
         raise NotFound(_("Not found.")) from e
 
 
+MATCH_FIELDS = ("pk", "kind", "name", "company_name", "birthday", "gender", "external_id")
+
+
 def customer_match_records(*, actor, batch: int = 5000):
     """Every customer the actor may see, as the plain dicts record matching compares
     (name, kind, company, phones, emails, birthday, gender, primary address, external id),
     read a batch at a time in id order: yields (id, record)."""
     qs = customer_queryset(actor=actor).order_by("pk")
-    fields = ("pk", "kind", "name", "company_name", "birthday", "gender", "external_id")
     last = 0
     while True:
-        rows = list(qs.filter(pk__gt=last).values(*fields)[:batch])
+        rows = list(qs.filter(pk__gt=last).values(*MATCH_FIELDS)[:batch])
         if not rows:
             return
         last = rows[-1]["pk"]
-        ids = [r["pk"] for r in rows]
-        phones: dict[int, list[str]] = {}
-        for cid, number in CustomerPhone.objects.filter(customer_id__in=ids).values_list(
-            "customer_id", "number"
-        ):
-            phones.setdefault(cid, []).append(number)
-        emails: dict[int, list[str]] = {}
-        for cid, email in CustomerEmail.objects.filter(customer_id__in=ids).values_list(
-            "customer_id", "email"
-        ):
-            emails.setdefault(cid, []).append(email)
-        places: dict[int, dict] = {}
-        for a in (
-            Address.objects.filter(customer_id__in=ids)
-            .order_by("-is_primary", "id")
-            .values("customer_id", "province", "city", "district", "street", "postcode")
-        ):
-            places.setdefault(a.pop("customer_id"), a)
-        for r in rows:
-            pk = r.pop("pk")
-            r["phones"] = phones.get(pk, [])
-            r["emails"] = emails.get(pk, [])
-            r.update(places.get(pk, {}))
-            yield pk, r
+        yield from _match_records(rows)
+
+
+def customer_match_records_of(*, ids=None, changed_since=None, batch: int = 5000):
+    """The same records for the customers `ids`, or for those changed since a moment (all,
+    without either), unscoped: for the match-key index, which serves every importer."""
+    qs = Customer.objects.order_by("pk")
+    if changed_since is not None:
+        qs = qs.filter(updated_at__gte=changed_since)
+    if ids is not None:
+        ids = sorted(set(ids))
+        for start in range(0, len(ids), batch):
+            rows = list(qs.filter(pk__in=ids[start : start + batch]).values(*MATCH_FIELDS))
+            yield from _match_records(rows)
+        return
+    last = 0
+    while True:
+        rows = list(qs.filter(pk__gt=last).values(*MATCH_FIELDS)[:batch])
+        if not rows:
+            return
+        last = rows[-1]["pk"]
+        yield from _match_records(rows)
+
+
+def _match_records(rows: list[dict]):
+    ids = [r["pk"] for r in rows]
+    phones: dict[int, list[str]] = {}
+    for cid, number in CustomerPhone.objects.filter(customer_id__in=ids).values_list(
+        "customer_id", "number"
+    ):
+        phones.setdefault(cid, []).append(number)
+    emails: dict[int, list[str]] = {}
+    for cid, email in CustomerEmail.objects.filter(customer_id__in=ids).values_list(
+        "customer_id", "email"
+    ):
+        emails.setdefault(cid, []).append(email)
+    places: dict[int, dict] = {}
+    for a in (
+        Address.objects.filter(customer_id__in=ids)
+        .order_by("-is_primary", "id")
+        .values("customer_id", "province", "city", "district", "street", "postcode")
+    ):
+        places.setdefault(a.pop("customer_id"), a)
+    for r in rows:
+        pk = r.pop("pk")
+        r["phones"] = phones.get(pk, [])
+        r["emails"] = emails.get(pk, [])
+        r.update(places.get(pk, {}))
+        yield pk, r

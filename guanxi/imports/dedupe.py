@@ -12,16 +12,8 @@ from guanxi.core.errors import PermissionDenied
 from guanxi.customers.selectors import customer_match_records
 from guanxi.customers.services.merge import duplicate_reviews_create
 
+from .importers.customers import evidence_json
 from .matching import Matcher, clusters, features
-
-
-def explanation_json(pair, *, limit: int = 8) -> list[dict]:
-    """A pair's strongest evidence, as the review screen shows it."""
-    return [
-        {"field": e.field, "label": str(e.field_label), "level": str(e.level_label),
-         "weight": round(float(e.weight), 1)}
-        for e in pair.explanation[:limit]
-    ]  # fmt: skip
 
 
 def scan(
@@ -53,8 +45,7 @@ def scan(
     if queue and pairs:
         queued = duplicate_reviews_create(
             pairs=[
-                (ids[p.left], ids[p.right], float(p.probability), explanation_json(p))
-                for p in pairs
+                (ids[p.left], ids[p.right], float(p.probability), evidence_json(p)) for p in pairs
             ],
             source="scan",
         )

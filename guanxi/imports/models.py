@@ -159,3 +159,33 @@ class SavedMapping(TimestampedModel):
 
     def __str__(self):
         return self.name
+
+
+class MatchKey(models.Model):
+    """A blocking key of an existing customer (imports.matching.blocking_keys), so that a
+    file chunk finds its candidate duplicates among a million customers by index lookups.
+    Derived data: `match_index.refresh` keeps it in step with the customers."""
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    key = models.CharField(max_length=200)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["key"], name="match_key_key"),
+            models.Index(fields=["customer"], name="match_key_customer"),
+        ]
+
+    def __str__(self):
+        return f"{self.customer_id}: {self.key}"
+
+
+class MatchIndexState(models.Model):
+    """How far the match keys are up to date: customers changed before `indexed_until` have
+    their keys; one row."""
+
+    indexed_until = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"match keys up to {self.indexed_until}"

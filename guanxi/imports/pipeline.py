@@ -94,12 +94,13 @@ def run(
     preparer = Preparer(importer, rows=job.rows_total or 0)
     with channel("import"), preparer:
         if job.resumable and not dry_run:
-            _run_resumable(job, table, handle, counts, state, report, preparer)
+            _run_resumable(job, table, importer, handle, counts, state, report, preparer)
         else:
             try:
                 with transaction.atomic():
                     if not dry_run:
                         ImportIssue.objects.filter(job=job).delete()
+                    importer.begin()
                     for chunk, prepared in preparer.map(_chunks(table.rows(), CHUNK)):
                         handle(chunk, prepared)
                         report()
@@ -116,9 +117,11 @@ def run(
     return counts
 
 
-def _run_resumable(job, table, handle, counts, state, report, preparer):
+def _run_resumable(job, table, importer, handle, counts, state, report, preparer):
     """Chunks committed one by one; the job's mark moves in the same transaction."""
     counts.update(job.counts or {})
+    with transaction.atomic():
+        importer.begin()
     skip = job.rows_committed
     rows = table.rows()
     for _row in itertools.islice(rows, skip):
@@ -233,6 +236,7 @@ def preview(job: ImportJob, *, actor, rows: int = 20) -> dict:
     each (created, merged into #…, same as row …, skipped), found by writing them in a
     transaction that is rolled back."""
     importer = importer_for(job, actor)
+    importer.begin_preview()
     sample = table_of(job).sample(rows)
     prepared = [importer.prepare(row) for row in sample]
     outcome = None

@@ -32,6 +32,7 @@ class Prepared:
     values: dict = field(default_factory=dict)  # field key → cleaned value, for the preview
     item: object = None  # what the writer needs (a PreparedCustomer, an order dict …)
     issues: list[Issue] = field(default_factory=list)
+    match: object = None  # the row's record-matching features, where duplicates are sought
 
     @property
     def ok(self) -> bool:
@@ -134,6 +135,12 @@ class Importer:
 
     def unknown_user(self, text: str) -> str:
         return _("No active user is called “%(name)s”.") % {"name": text}
+
+    def begin(self) -> None:
+        """Called once before the first chunk is prepared (inside the import's transaction)."""
+
+    def begin_preview(self) -> None:
+        """Called before a preview of the first rows (outside its rolled-back transaction)."""
 
     def warm(self) -> None:
         """Read now what `prepare` will look up (users), so that it needs no database."""

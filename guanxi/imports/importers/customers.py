@@ -21,9 +21,23 @@ from guanxi.customers.services.bulk import (
     customers_bulk_merge,
 )
 
+from .. import match_index
 from .. import values as v
 from ..choices import ImportMode, OnDuplicate, RecordAction, Severity
+from ..matching import Matcher, blocking_keys, features
 from .base import Importer, Issue, Outcome, Prepared
+
+_matcher: Matcher | None = None
+PREVIEW_REFRESH = 20_000  # customers a preview indexes before it looks for duplicates
+
+
+def matcher() -> Matcher:
+    """The matcher of every import (parameters committed in imports.matching)."""
+    global _matcher
+    if _matcher is None:
+        _matcher = Matcher.default()
+    return _matcher
+
 
 KIND = v.ChoiceReader(
     CustomerKind,
@@ -88,6 +102,16 @@ class CustomerImporter(Importer):
         self.address_keys = [k for k in ADDRESS if k in mapped]
         self.custom_keys = [(k, d) for k, d in self.definitions.items() if f"cf_{k}" in mapped]
 
+    def begin(self) -> None:
+        """Bring the index of existing customers' match keys up to date."""
+        match_index.refresh()
+
+    def begin_preview(self) -> None:
+        """A preview is quick: the index is brought up to date (and kept) when that is quick
+        too; otherwise the preview uses it as it is and the import itself refreshes it."""
+        if match_index.pending() <= PREVIEW_REFRESH:
+            match_index.refresh()
+
     def prepare(self, row) -> Prepared:
         p = Prepared(row.number)
         if row.notes:
@@ -131,6 +155,7 @@ class CustomerImporter(Importer):
             return p
         try:
             p.item = customer_prepare(data=data, definitions=self.definitions)
+            p.match = features(_match_record(p.item))
         except ValidationFailed as e:
             for field, messages in e.errors.items():
                 key = field.split(".")[0] if not field.startswith("custom_fields.") else (
@@ -232,19 +257,40 @@ class CustomerImporter(Importer):
         editable = customer_selectors.customer_ids_editable(actor=self.actor, ids=matched_ids)
         visible = customer_selectors.customer_ids_visible(actor=self.actor, ids=matched_ids)
 
+        exact = [self._db_match(found, row_keys) for row_keys in keys]
+        likely = self._likely(good, [target is None for target, _why in exact])
+        likely_ids = {cid for cid, *_rest in likely.values() if isinstance(cid, int)}
+        editable |= customer_selectors.customer_ids_editable(actor=self.actor, ids=likely_ids)
+        visible |= customer_selectors.customer_ids_visible(actor=self.actor, ids=likely_ids)
+
         creates: list[Prepared] = []
         merges: list[tuple[Prepared, object, list]] = []  # (row, target, why)
-        reviews: list[tuple[Prepared, int, list]] = []
+        reviews: list[tuple[Prepared, object, list, float, list]] = []  # + probability, evidence
         # key → the record earlier rows of this chunk went to (a stored id or a row created)
         lead_of_key: dict[tuple, object] = {}
-        for p, row_keys in zip(good, keys, strict=True):
-            target, why = self._db_match(found, row_keys)
+        went_to: dict[int, object] = {}  # id(row) → where it went (a stored id, or a row created)
+        high = matcher().high
+        for i, (p, row_keys) in enumerate(zip(good, keys, strict=True)):
+            target, why = exact[i]
             if target is None:
                 lead = next((lead_of_key[k] for k in row_keys if k in lead_of_key), None)
                 if lead is not None:
                     target, why = lead, [k[0] for k in row_keys if lead_of_key.get(k) is lead]
+            probable = None
+            if target is None and i in likely:
+                other, probability, evidence = likely[i]
+                if isinstance(other, Prepared):  # an earlier row: where that row went
+                    other = went_to.get(id(other), other)
+                if isinstance(other, int) and other not in visible:
+                    other = None  # never merged with, nor shown, a customer the actor cannot see
+                if other is not None and probability >= high:
+                    target, why = other, ["probable"]
+                    probable = (probability, evidence)
+                elif other is not None:
+                    reviews.append((p, other, [], probability, evidence))
             for k in row_keys:
                 lead_of_key.setdefault(k, p if target is None else target)
+            went_to[id(p)] = p if target is None else target
             if target is None:
                 creates.append(p)
                 continue
@@ -264,9 +310,11 @@ class CustomerImporter(Importer):
                 merges.append((p, target, why))
             elif self.job.on_duplicate == OnDuplicate.REVIEW and "external_id" not in why:
                 creates.append(p)
-                reviews.append((p, target, why))
+                probability, evidence = probable or (1.0, [{"field": w, "level": "exact"}
+                                                           for w in why])  # fmt: skip
+                reviews.append((p, target, why, probability, evidence))
             else:
-                message = self._duplicate_message(target, why) + " " + _("Skipped.")
+                message = self._duplicate_message(target, why, probable) + " " + _("Skipped.")
                 self._skip(out, p, why, message, target)
 
         ids = customers_bulk_create(
@@ -280,6 +328,10 @@ class CustomerImporter(Importer):
             out.records.append((p.row, "customers.customer", pk, RecordAction.CREATED, None))
             out.outcomes[p.row] = {"action": "created"}
         out.add("created", len(ids) - len(reviews))
+        match_index.index(
+            {pk: blocking_keys(p.match) for p, pk in zip(creates, ids, strict=True) if p.match},
+            replace=False,
+        )
 
         if merges:
             overwrite = self.job.mode == ImportMode.UPSERT
@@ -302,15 +354,44 @@ class CustomerImporter(Importer):
             for pk, row in first_row.items():
                 out.records.append((row, "customers.customer", pk, action, undo[pk]))
             out.add("updated" if overwrite else "merged", len(merges))
+            match_index.reindex(undo)
 
-        for p, target, why in reviews:
-            other = target if isinstance(target, int) else new_id[id(target)]
-            out.reviews.append(
-                (new_id[id(p)], other, 1.0, [{"field": w, "level": "exact"} for w in why])
-            )
+        for p, target, _why, probability, evidence in reviews:
+            other = target if isinstance(target, int) else new_id.get(id(target))
+            if other is None or other == new_id[id(p)]:
+                continue
+            out.reviews.append((new_id[id(p)], other, probability, evidence))
             out.outcomes[p.row] = {"action": "review", **_ref(target)}
-        out.add("review", len(reviews))
+        out.add("review", len(out.reviews))
         return out
+
+    def _likely(self, good: list[Prepared], unmatched: list[bool]) -> dict[int, tuple]:
+        """For rows no phone, email or external id matched: the most likely duplicate, by the
+        probabilistic matcher, among the stored customers (candidates found through the
+        match-key index) and the earlier rows of this chunk. {index in good: (a stored id or
+        the earlier row, probability, evidence)}, at or above the review threshold."""
+        m = matcher()
+        rows = [i for i, unmatched_row in enumerate(unmatched) if unmatched_row and good[i].match]
+        if not rows:
+            return {}
+        batch = [good[i].match for i in rows]
+        best: dict[int, tuple] = {}
+
+        def keep(i, other, pair):
+            if i not in best or pair.probability > best[i][1]:
+                best[i] = (other, float(pair.probability), evidence_json(pair))
+
+        wanted = match_index.lookup_keys(k for f in batch for k in blocking_keys(f))
+        stored = match_index.candidates(wanted)
+        if stored:
+            records = list(customer_selectors.customer_match_records_of(ids=stored))
+            reference = m.reference([r for _pk, r in records], ids=[pk for pk, _r in records])
+            for pair in m.link_batch(batch, reference):
+                keep(rows[pair.left], pair.right, pair)
+        for pair in m.find_duplicates(batch):
+            left, right = sorted((pair.left, pair.right))
+            keep(rows[right], good[rows[left]], pair)  # the later row goes with the earlier
+        return best
 
     @staticmethod
     def _keys(item) -> list[tuple[str, str]]:
@@ -332,7 +413,17 @@ class CustomerImporter(Importer):
         best = min(score, key=lambda pk: (-("external_id" in score[pk]), -len(score[pk]), pk))
         return best, sorted(set(score[best]))
 
-    def _duplicate_message(self, target, why) -> str:
+    def _duplicate_message(self, target, why, probable=None) -> str:
+        if probable is not None:
+            where = (
+                _("customer #%(id)s") % {"id": target}
+                if isinstance(target, int)
+                else _("row %(row)s of this file") % {"row": target.row}
+            )
+            return _("Very likely the same as %(where)s (%(p)s%%).") % {
+                "where": where,
+                "p": f"{probable[0] * 100:.1f}",
+            }
         fields = ", ".join(str(self._key_label(w)) for w in why)
         if isinstance(target, int):
             return _("Same %(fields)s as customer #%(id)s.") % {"fields": fields, "id": target}
@@ -343,7 +434,9 @@ class CustomerImporter(Importer):
 
     @staticmethod
     def _key_label(kind: str):
-        return {"phone": _("phone"), "email": _("email"), "external_id": _("external id")}[kind]
+        return {"phone": _("phone"), "email": _("email"), "external_id": _("external id")}.get(
+            kind, kind
+        )
 
     def _skip(self, out: Outcome, p: Prepared, why, message: str, target=None) -> None:
         out.add("skipped")
@@ -354,7 +447,35 @@ class CustomerImporter(Importer):
         out.issues.append(Issue(p.row, header, field, "", message, Severity.WARNING))
 
 
-_KEY_FIELD = {"phone": "phones", "email": "emails", "external_id": "external_id"}
+_KEY_FIELD = {"phone": "phones", "email": "emails", "external_id": "external_id",
+              "probable": "name"}  # fmt: skip
+
+
+def _match_record(item) -> dict:
+    """A prepared customer as the matcher compares it."""
+    profile = item.profile
+    record = {
+        "kind": profile.get("kind", "person"),
+        "name": profile.get("name", ""),
+        "company_name": profile.get("company_name", ""),
+        "phones": [n for n, _e in item.phones],
+        "emails": item.emails,
+        "external_id": profile.get("external_id"),
+        "birthday": profile.get("birthday"),
+        "gender": profile.get("gender", ""),
+    }
+    if item.addresses:
+        record.update({k: item.addresses[0].get(k, "") for k in ADDRESS})
+    return record
+
+
+def evidence_json(pair, *, limit: int = 8) -> list[dict]:
+    """A pair's strongest evidence, as the review screen shows it."""
+    return [
+        {"field": e.field, "label": str(e.field_label), "level": str(e.level_label),
+         "weight": round(float(e.weight), 1)}
+        for e in pair.explanation[:limit]
+    ]  # fmt: skip
 
 
 def _ref(target) -> dict:

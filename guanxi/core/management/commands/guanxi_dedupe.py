@@ -4,6 +4,7 @@ from django.utils.translation import gettext as _
 
 from guanxi.customers.models import Customer
 from guanxi.imports.dedupe import scan
+from guanxi.imports.match_index import refresh
 
 from ._actor import acting_user
 from ._base import GuanxiCommand
@@ -26,8 +27,17 @@ class Command(GuanxiCommand):
                             help=_("list the clusters; queue nothing"))  # fmt: skip
         parser.add_argument("--show", type=int, default=20,
                             help=_("how many clusters to list"))  # fmt: skip
+        parser.add_argument(
+            "--index-only",
+            action="store_true",
+            help=_("only bring the index of match keys up to date (imports use it)"),
+        )
 
-    def handle(self, *args, as_user, dry_run, show, **options):
+    def handle(self, *args, as_user, dry_run, show, index_only, **options):
+        if index_only:
+            n = refresh(on_progress=lambda n: self.stderr.write(f"  {n:,}"))
+            self.stdout.write(_("%(n)s customers indexed.") % {"n": f"{n:,}"})
+            return
         actor = acting_user(as_user)
 
         def progress(step, n):

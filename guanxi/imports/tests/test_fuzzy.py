@@ -1,0 +1,105 @@
+"""Duplicates that share no phone, email or external id: found by the probabilistic matcher
+against the database (through the match-key index) and within the file."""
+
+import pytest
+
+from guanxi.customers.models import Customer, DuplicateReview
+from guanxi.imports import match_index
+from guanxi.imports.models import MatchKey
+from tests.factories import make_customer
+
+from .helpers import csv_bytes, post_import
+
+HEADER = ["姓名", "手机", "生日", "市", "地址", "邮箱"]
+
+
+@pytest.fixture
+def zhang(rep):
+    return make_customer(rep, name="张三", phones=["13800138000"], birthday="1990-01-05",
+                         addresses=[{"city": "杭州", "street": "西湖路1号"}])  # fmt: skip
+
+
+def _import(api, admin, immediate_tasks, rows, **options):
+    client = api(admin)
+    job = post_import(client, csv_bytes([HEADER, *rows]), **options).json()
+    preview = client.get(f"imports/{job['id']}/preview").json()
+    with immediate_tasks(execute=True):
+        client.post(f"imports/{job['id']}/start")
+    return preview, client.get(f"imports/{job['id']}").json()
+
+
+def test_a_homophone_with_another_phone_is_merged_into_the_stored_customer(
+    api, admin, immediate_tasks, zhang
+):
+    preview, done = _import(api, admin, immediate_tasks,
+                            [["章三", "13700137000", "1990/1/5", "杭州", "西湖路1号", ""]])  # fmt: skip
+    assert preview["rows"][0]["outcome"] == {"action": "merged", "customer": zhang.pk}
+    assert done["counts"] == {"merged": 1}
+    assert Customer.objects.get().phones.count() == 2  # the new number was added
+
+
+def test_likely_but_not_certain_goes_to_review_with_its_evidence(api, admin, immediate_tasks, rep):
+    stored = make_customer(rep, name="张三丰", phones=["13800138000"], birthday="1990-01-05",
+                           addresses=[{"city": "杭州"}])  # fmt: skip
+    _preview, done = _import(api, admin, immediate_tasks,
+                             [["张三丰", "", "1990-01-15", "杭州", "", ""]])  # fmt: skip
+    assert done["counts"] == {"review": 1}, done
+    review = DuplicateReview.objects.get()
+    assert review.other_id == stored.pk and 0.5 <= review.score < 0.99
+    assert {e["field"] for e in review.explanation} >= {"name"}
+    assert all({"label", "level", "weight"} <= set(e) for e in review.explanation)
+
+
+def test_people_who_only_share_a_common_name_are_left_apart(api, admin, immediate_tasks, zhang):
+    _preview, done = _import(api, admin, immediate_tasks,
+                             [["张三", "13700137000", "1975-07-07", "北京", "", ""]])  # fmt: skip
+    assert done["counts"] == {"created": 1}
+    assert not DuplicateReview.objects.exists()
+
+
+def test_within_the_file_a_typo_in_the_phone_is_the_same_person(api, admin, immediate_tasks):
+    _preview, done = _import(api, admin, immediate_tasks, [
+        ["王五", "13600136000", "1970-01-01", "北京", "", ""],
+        ["王五", "13600136001", "1970-01-01", "北京", "", ""],
+    ])  # fmt: skip
+    assert done["counts"] == {"created": 1, "merged": 1}
+    assert Customer.objects.get().phones.count() == 2
+
+
+def test_skip_mode_names_the_likely_duplicate(api, admin, immediate_tasks, zhang):
+    _preview, done = _import(api, admin, immediate_tasks,
+                             [["章三", "13700137000", "1990-01-05", "杭州", "西湖路1号", ""]],
+                             on_duplicate="skip")  # fmt: skip
+    assert done["counts"] == {"skipped": 1}
+    issue = api(admin).get(f"imports/{done['id']}/issues").json()["items"][0]
+    assert f"#{zhang.pk}" in issue["message"] and "%" in issue["message"]
+
+
+def test_the_index_follows_the_customers(rep, admin):
+    from guanxi.customers.services import customer_update
+
+    customer = make_customer(rep, name="李四", phones=["13900139000"])
+    assert match_index.pending() == 1  # never indexed: every customer
+    assert match_index.refresh() == 1
+    assert "ph:+8613900139000" in set(MatchKey.objects.values_list("key", flat=True))
+    assert match_index.pending() == 0
+    customer_update(actor=rep, customer=customer, data={"phones": ["13900139001"]})
+    assert match_index.pending() == 1 and match_index.refresh() == 1
+    keys = set(MatchKey.objects.values_list("key", flat=True))
+    assert "ph:+8613900139001" in keys and "ph:+8613900139000" not in keys
+    customer.delete()
+    assert not MatchKey.objects.exists()
+
+
+def test_a_manager_is_never_matched_to_a_customer_outside_the_team(
+    api, manager, far_rep, immediate_tasks
+):
+    hidden = make_customer(far_rep, name="张三", phones=["13800138000"], birthday="1990-01-05",
+                           addresses=[{"city": "杭州", "street": "西湖路1号"}])  # fmt: skip
+    client = api(manager)
+    job = post_import(client, csv_bytes(
+        [HEADER, ["章三", "13700137000", "1990-01-05", "杭州", "西湖路1号", ""]])).json()  # fmt: skip
+    with immediate_tasks(execute=True):
+        client.post(f"imports/{job['id']}/start")
+    assert client.get(f"imports/{job['id']}").json()["counts"] == {"created": 1}
+    assert not DuplicateReview.objects.filter(other=hidden).exists()
