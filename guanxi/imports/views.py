@@ -27,7 +27,7 @@ STATE_VARIANTS = {
     "failed": "danger",
     "undone": "default",
 }
-COUNT_ORDER = ("created", "merged", "updated", "review", "skipped", "failed")
+COUNT_ORDER = ("created", "merged", "updated", "review", "skipped", "failed", "lines")
 
 
 def job_url(job) -> str:
@@ -140,6 +140,7 @@ def _counts(counts: dict) -> list[tuple[str, str, int]]:
         "review": gettext("Queued for review"),
         "skipped": gettext("Skipped"),
         "failed": gettext("Failed"),
+        "lines": gettext("Order lines"),
     }
     return [(key, labels[key], counts[key]) for key in COUNT_ORDER if counts.get(key)]
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from guanxi.core.errors import ValidationFailed
 from guanxi.imports import selectors, services
@@ -17,12 +18,13 @@ from ._actor import acting_user
 from ._base import GuanxiCommand
 
 COUNT_LABELS = {
-    "created": _("created"),
-    "updated": _("updated"),
-    "merged": _("merged"),
-    "review": _("created and queued for review"),
-    "skipped": _("skipped"),
-    "failed": _("failed"),
+    "created": pgettext_lazy("rows of an import", "created"),
+    "updated": pgettext_lazy("rows of an import", "updated"),
+    "merged": pgettext_lazy("rows of an import", "merged"),
+    "review": pgettext_lazy("rows of an import", "created and queued for review"),
+    "skipped": pgettext_lazy("rows of an import", "skipped"),
+    "failed": pgettext_lazy("rows of an import", "failed"),
+    "lines": pgettext_lazy("rows of an import", "order lines"),
 }
 
 
