@@ -18,6 +18,7 @@ places), `table` (many features as numpy columns), `comparisons` (levels per fie
 from .blocking import (
     MAX_BLOCK,
     MAX_KEYS,
+    KeyIndex,
     blocking_keys,
     candidate_pairs,
     candidate_pairs_between,
@@ -30,6 +31,7 @@ from .matcher import (
     SAME,
     Matcher,
     PairScores,
+    Reference,
     ScoredPair,
     clusters,
 )
@@ -46,9 +48,11 @@ __all__ = [
     "Explanation",
     "FeatureTable",
     "Features",
+    "KeyIndex",
     "Matcher",
     "Model",
     "PairScores",
+    "Reference",
     "ScoredPair",
     "blocking_keys",
     "candidate_pairs",

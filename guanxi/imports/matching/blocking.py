@@ -12,16 +12,15 @@ Key format, `<type>:<value>`:
     ex:<external id>            py:<name pinyin>          pys:<name parts, sorted>
     bd+ini:<birthday>|<initials of the name parts, sorted>
     p+bd:<name part>|<birthday> p+loc:<name part>|<city or postcode>
-    bd+loc:<birthday>|<city or postcode>
+    ad:<house number>|<first street word>|<city or postcode>
 
 Birthdays are written YYYY-MM-DD; pinyin and name parts are lower-case ASCII for Chinese
 names (张三 → py:zhangsan, pys:san zhang); locations are the city without 市, else the
 postcode.
 """
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from itertools import chain, count
+from collections.abc import Sequence
+from itertools import chain
 
 import numpy as np
 
@@ -71,8 +70,9 @@ def blocking_keys(f: Features) -> list[str]:
     if f.postcode:
         keys.append("pc:" + f.postcode)
     number, word, _last = f.street_words
-    if number and word:
-        keys.append("ad:" + number[1:] + "|" + word)
+    if number and word and place:
+        # 人民路 88 号 is in every city: the house number and street with the place.
+        keys.append("ad:" + number[1:] + "|" + word + "|" + place)
     if birthday and f.initials:
         keys.append("bd+ini:" + birthday + "|" + f.initials)
     if parts and place:
@@ -80,15 +80,16 @@ def blocking_keys(f: Features) -> list[str]:
     return keys[:MAX_KEYS]
 
 
-def _entries(key_lists: Iterable[Sequence[str]], vocabulary) -> tuple[np.ndarray, np.ndarray]:
-    """(record index, key id) for every key of every record."""
-    key_lists = list(key_lists)
+def _entries(key_lists: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray]:
+    """(record index, key hash) for every key of every record.
+
+    Keys are compared by their 64-bit string hashes (cached by Python on the string, so
+    nearly free); two keys colliding only add a candidate pair, which scoring then rejects.
+    """
     lengths = np.fromiter(map(len, key_lists), np.int64, len(key_lists))
-    key_ids = np.fromiter(
-        map(vocabulary.__getitem__, chain.from_iterable(key_lists)), np.int64, int(lengths.sum())
-    )
+    hashes = np.fromiter(map(hash, chain.from_iterable(key_lists)), np.int64, int(lengths.sum()))
     records = np.repeat(np.arange(len(key_lists), dtype=np.int64), lengths)
-    return records, key_ids
+    return records, hashes
 
 
 def _keys_of(items) -> list[Sequence[str]]:
@@ -103,45 +104,91 @@ def _unique_pairs(left: np.ndarray, right: np.ndarray, width: int) -> np.ndarray
     return np.stack([code // width, code % width], axis=1)
 
 
+def _groups(sorted_hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(start, size) of each run of equal values in a sorted array, per entry."""
+    n = len(sorted_hashes)
+    change = np.flatnonzero(np.diff(sorted_hashes)) + 1
+    starts = np.concatenate(([0], change))
+    sizes = np.diff(np.append(starts, n))
+    group = np.repeat(np.arange(len(starts)), sizes)
+    return starts[group], sizes[group]
+
+
 def candidate_pairs(items, *, max_block: int = MAX_BLOCK) -> np.ndarray:
     """Pairs (i, j), i < j, of records in one set that share a blocking key.
 
-    `items` is a list of `Features` or of their key lists (from `blocking_keys`).
-    Returns an (n_pairs × 2) int64 array, sorted.
+    `items` is a list of `Features` or of their key lists (from `blocking_keys`). A key
+    held by more than `max_block` records is dropped. Returns an (n_pairs × 2) int64 array,
+    sorted.
     """
     key_lists = _keys_of(items)
-    n = len(key_lists)
-    vocabulary = defaultdict(count().__next__)
-    records, key_ids = _entries(key_lists, vocabulary)
+    records, hashes = _entries(key_lists)
     if not len(records):
         return np.zeros((0, 2), dtype=np.int64)
-    sizes = np.bincount(key_ids)
-    keep = (sizes[key_ids] >= 2) & (sizes[key_ids] <= max_block)
-    records, key_ids = records[keep], key_ids[keep]
-    order = np.lexsort((records, key_ids))
-    records, key_ids = records[order], key_ids[order]
-    # Each entry pairs with the entries after it in its block.
+    order = np.lexsort((records, hashes))
+    records, hashes = records[order], hashes[order]
+    starts, sizes = _groups(hashes)
+    keep = (sizes >= 2) & (sizes <= max_block)
+    # Whole blocks are kept or dropped, so the kept entries' runs are the kept blocks.
+    records, hashes = records[keep], hashes[keep]
+    if not len(records):
+        return np.zeros((0, 2), dtype=np.int64)
+    starts, sizes = _groups(hashes)
     position = np.arange(len(records))
-    partners = _dense_end(key_ids) - position - 1
+    # Each entry pairs with the entries after it in its block.
+    partners = starts + sizes - position - 1
     total = int(partners.sum())
     if not total:
         return np.zeros((0, 2), dtype=np.int64)
     left_pos = np.repeat(position, partners)
     step = np.arange(total) - np.repeat(np.cumsum(partners) - partners, partners)
-    right_pos = left_pos + 1 + step
-    left, right = records[left_pos], records[right_pos]
+    left, right = records[left_pos], records[left_pos + 1 + step]
     keep = left != right
     lo = np.minimum(left[keep], right[keep])
     hi = np.maximum(left[keep], right[keep])
-    return _unique_pairs(lo, hi, max(n, 1))
+    return _unique_pairs(lo, hi, max(len(key_lists), 1))
 
 
-def _dense_end(sorted_keys: np.ndarray) -> np.ndarray:
-    """For entries sorted by key, the position just past the last entry of each one's key."""
-    change = np.flatnonzero(np.diff(sorted_keys)) + 1
-    ends = np.append(change, len(sorted_keys))
-    group = np.searchsorted(change, np.arange(len(sorted_keys)), side="right")
-    return ends[group]
+class KeyIndex:
+    """The blocking keys of a set of records (say, the existing customers), indexed once so
+    that the records of many batches can be looked up against them.
+
+    The importer does the same with an indexed table of (key, customer id); this is its
+    in-memory form, and what `candidate_pairs_between` uses.
+    """
+
+    def __init__(self, items):
+        key_lists = _keys_of(items)
+        records, hashes = _entries(key_lists)
+        order = np.argsort(hashes, kind="stable")
+        self.records, self.hashes = records[order], hashes[order]
+        self.size = len(key_lists)
+
+    def __len__(self):
+        return self.size
+
+    def lookup(self, items, *, max_block: int = MAX_BLOCK) -> np.ndarray:
+        """Pairs (i, j) of record i of `items` and record j of the index sharing a key.
+
+        A key held by more than `max_block` records of both together is dropped. Returns an
+        (n_pairs × 2) int64 array, sorted.
+        """
+        key_lists = _keys_of(items)
+        rec_a, hash_a = _entries(key_lists)
+        if not len(rec_a) or not len(self.hashes):
+            return np.zeros((0, 2), dtype=np.int64)
+        start = np.searchsorted(self.hashes, hash_a, side="left")
+        size_b = np.searchsorted(self.hashes, hash_a, side="right") - start
+        _unique, inverse, counts = np.unique(hash_a, return_inverse=True, return_counts=True)
+        size_a = counts[inverse]
+        partners = np.where((size_b > 0) & (size_a + size_b <= max_block), size_b, 0)
+        total = int(partners.sum())
+        if not total:
+            return np.zeros((0, 2), dtype=np.int64)
+        left = np.repeat(rec_a, partners)
+        step = np.arange(total) - np.repeat(np.cumsum(partners) - partners, partners)
+        right = self.records[np.repeat(start, partners) + step]
+        return _unique_pairs(left, right, max(self.size, 1))
 
 
 def candidate_pairs_between(items_a, items_b, *, max_block: int = MAX_BLOCK) -> np.ndarray:
@@ -150,30 +197,7 @@ def candidate_pairs_between(items_a, items_b, *, max_block: int = MAX_BLOCK) -> 
     A key held by more than `max_block` records of both sets together is dropped.
     Returns an (n_pairs × 2) int64 array, sorted.
     """
-    keys_a, keys_b = _keys_of(items_a), _keys_of(items_b)
-    vocabulary = defaultdict(count().__next__)
-    rec_a, key_a = _entries(keys_a, vocabulary)
-    rec_b, key_b = _entries(keys_b, vocabulary)
-    if not len(rec_a) or not len(rec_b):
-        return np.zeros((0, 2), dtype=np.int64)
-    n_keys = len(vocabulary)
-    size_a = np.bincount(key_a, minlength=n_keys)
-    size_b = np.bincount(key_b, minlength=n_keys)
-    usable = (size_a > 0) & (size_b > 0) & (size_a + size_b <= max_block)
-    keep_a, keep_b = usable[key_a], usable[key_b]
-    rec_a, key_a = rec_a[keep_a], key_a[keep_a]
-    rec_b, key_b = rec_b[keep_b], key_b[keep_b]
-    order_b = np.argsort(key_b, kind="stable")
-    rec_b, key_b = rec_b[order_b], key_b[order_b]
-    start_b = np.searchsorted(key_b, np.arange(n_keys), side="left")
-    partners = size_b[key_a] * usable[key_a]
-    total = int(partners.sum())
-    if not total:
-        return np.zeros((0, 2), dtype=np.int64)
-    left = np.repeat(rec_a, partners)
-    step = np.arange(total) - np.repeat(np.cumsum(partners) - partners, partners)
-    right = rec_b[np.repeat(start_b[key_a], partners) + step]
-    return _unique_pairs(left, right, max(len(keys_b), 1))
+    return KeyIndex(items_b).lookup(items_a, max_block=max_block)
 
 
 def random_pairs(n: int, count_: int, *, seed: int = 0) -> np.ndarray:

@@ -172,7 +172,16 @@ class NameComparison(Comparison):
         fa, fb, la, lb = t.first_part[a], t.first_part[b], t.last_part[a], t.last_part[b]
         one_a, one_b = t.part_count[a] == 1, t.part_count[b] == 1
         lv.set(5, (one_a & ((fa == fb) | (fa == lb))) | (one_b & ((fb == fa) | (fb == la))))
-        idx = lv.open_indices()
+        # Names can only be alike when some part starts alike, in either order; the rest
+        # are not worth a string comparison.
+        ia, ib = t.part_initial[a], t.part_initial[b]
+        alike = (
+            (ia[:, 0] == ib[:, 0])
+            | (ia[:, 1] == ib[:, 1])
+            | (ia[:, 0] == ib[:, 1])
+            | (ia[:, 1] == ib[:, 0])
+        )
+        idx = np.flatnonzero(lv.open & alike)
         if idx.size:
             sim = _name_similarity(t, a[idx], b[idx])
             lv.set_at(6, idx, sim >= JW_HIGH)
@@ -238,22 +247,24 @@ class PhoneComparison(Comparison):
         idx = lv.open_indices()
         if not idx.size:
             return lv.out
-        ia, ib = a[idx], b[idx]
-        valid = (t.phones[ia][:, :, None] >= 0) & (t.phones[ib][:, None, :] >= 0)
+        # Every number of one record against every number of the other.
+        xa, xb = t.phones[a[idx]][:, :, None], t.phones[b[idx]][:, None, :]
+        valid = (xa >= 0) & (xb >= 0)
 
-        def any_equal(column):
-            return ((column[ia][:, :, None] == column[ib][:, None, :]) & valid).any(axis=(1, 2))
+        def any_pair(same):
+            return (same & valid).any(axis=(1, 2))
 
-        lv.set_at(1, idx, any_equal(t.phones))
-        lv.set_at(2, idx, any_equal(t.phone_last8))
+        lv.set_at(1, idx, any_pair(xa == xb))
+        lv.set_at(2, idx, any_pair(xa % 100_000_000 == xb % 100_000_000))
         # One digit apart: the numbers agree above or below the digit that differs, so
         # they share their top digits or their last six.
-        near = np.flatnonzero(lv.open[idx] & (any_equal(t.phone_top) | any_equal(t.phone_last6)))
+        near = lv.open[idx] & any_pair(
+            (xa // 1_000_000 == xb // 1_000_000) | (xa % 1_000_000 == xb % 1_000_000)
+        )
+        near = np.flatnonzero(near)
         if near.size:
-            na, nb = ia[near], ib[near]
-            xa, xb = t.phones[na][:, :, None], t.phones[nb][:, None, :]
-            ok = (xa >= 0) & (xb >= 0)
-            lv.set_at(3, idx[near], (_one_digit_apart(xa, xb) & ok).any(axis=(1, 2)))
+            one = _one_digit_apart(xa[near], xb[near]) & valid[near]
+            lv.set_at(3, idx[near], one.any(axis=(1, 2)))
         return lv.out
 
 
@@ -438,21 +449,23 @@ class AddressComparison(Comparison):
         # Two street addresses are one place only with the same house number (give or take
         # a typo, or none given), and in the same area or with a street word in common;
         # the rest are not worth a string comparison.
-        wa, wb = t.street_words[a], t.street_words[b]
-        word_shared = np.zeros(n, dtype=bool)
+        candidates = np.flatnonzero(lv.open & both_streets & (sa != sb))
+        wa, wb = t.street_words[a[candidates]], t.street_words[b[candidates]]
+        word_shared = np.zeros(len(candidates), dtype=bool)
         for i in (1, 2):
             for j in (1, 2):
                 word_shared |= (wa[:, i] == wb[:, j]) & (wa[:, i] != 0)
-        na, nb = t.street_number[a], t.street_number[b]
+        candidates = candidates[same_area[candidates] | word_shared]
+        ca_, cb_ = a[candidates], b[candidates]
+        na, nb = t.street_number[ca_], t.street_number[cb_]
         number_agrees = (
             (na == nb)
             | (na < 0)
             | (nb < 0)
-            | (t.street_number_sorted[a] == t.street_number_sorted[b])  # 34 / 43
+            | (t.street_number_sorted[ca_] == t.street_number_sorted[cb_])  # 34 / 43
             | _one_digit_apart(np.maximum(na, 0), np.maximum(nb, 0))
         )
-        plausible = number_agrees & (same_area | word_shared)
-        fuzzy = np.flatnonzero(lv.open & both_streets & (sa != sb) & plausible)
+        fuzzy = candidates[number_agrees]
         if fuzzy.size:
             ratio[fuzzy] = _similarity(
                 t.street_text, a[fuzzy], b[fuzzy], fuzz.token_set_ratio, score_cutoff=STREET_LOW

@@ -61,6 +61,7 @@ _SLOTS = (
     "street_words",
     "postcode",
     "hints",
+    "codes",
 )
 
 
@@ -83,6 +84,17 @@ class Features:
         if not self.street_words:
             self.street_words = _street_words(self.street) if self.street else ("", "", "")
         self.hints = _hints(self.city, self.postcode, self.street_words[0][1:])
+        name = _name_tuple(self.name, tuple(self.parts), "")[7]
+        address = (
+            hash(self.province),
+            hash(self.city),
+            hash(self.district),
+            hash(self.street),
+            hash(self.postcode),
+            *map(hash, self.street_words),
+            *self.hints,
+        )
+        self.codes = name + address + _other_codes(self)
         if not self.birthday:
             self.birthday = None
         self.birthday_key = _birthday_key(self.birthday) if self.birthday else ""
@@ -150,19 +162,35 @@ def parse_birthday(value) -> tuple[int, int, int] | None:
     return _birthday(value)[0]
 
 
+def _name_tuple(name: str, parts: tuple[str, ...], gender: str):
+    """What features() keeps of a name, with its block of codes for the table."""
+    sorted_parts = sorted(parts)
+    pinyin = "".join(parts)
+    sorted_name = " ".join(sorted_parts)
+    first, last = (parts[0], parts[-1]) if parts else ("", "")
+    cjk = is_cjk(name)
+    codes = (
+        hash(name),
+        hash(pinyin),
+        hash(sorted_name),
+        hash(first),
+        hash(last),
+        len(parts),
+        len(first),
+        len(last),
+        int(cjk),
+        len(name),
+        ord(first[0]) if first else 0,
+        ord(last[0]) if last else 0,
+    )
+    initials = "".join(p[0] for p in sorted_parts)
+    return name, pinyin, parts, sorted_name, initials, cjk, gender, codes
+
+
 @lru_cache(maxsize=200_000)
 def _person_name(raw: str):
     name, parts = name_parts(raw)
-    sorted_parts = sorted(parts)
-    return (
-        name,
-        "".join(parts),
-        parts,
-        " ".join(sorted_parts),
-        "".join(p[0] for p in sorted_parts),
-        is_cjk(name),
-        honorific_gender(raw),
-    )
+    return _name_tuple(name, parts, honorific_gender(raw))
 
 
 @lru_cache(maxsize=100_000)
@@ -171,28 +199,24 @@ def _company_name(raw: str):
     name, parts = name_parts(core)
     if is_cjk(core):
         parts = ("".join(parts),) if parts else ()
-    sorted_parts = sorted(parts)
-    return (
-        name,
-        "".join(parts),
-        parts,
-        " ".join(sorted_parts),
-        "".join(p[0] for p in sorted_parts),
-        is_cjk(name),
-        "",
-    )
+    return _name_tuple(name, parts, "")
 
 
-_NO_NAME = ("", "", (), "", "", False, "")
+_NO_NAME = _name_tuple("", (), "")
 
 
 def features(record: dict) -> Features:
     """Precompute everything the comparisons and blocking keys need for one record."""
+    # This runs for every row of an import: the common cases (a str, or nothing) are
+    # handled inline, the rest by _text.
     get = record.get
     f = Features.__new__(Features)
-    kind = _text(get("kind")).lower()
-    raw_name = _text(get("name"))
-    company_name = _text(get("company_name"))
+    v = get("kind")
+    kind = (v.strip().lower() if type(v) is str else _text(v).lower()) if v else ""
+    v = get("name")
+    raw_name = (v.strip() if type(v) is str else _text(v)) if v else ""
+    v = get("company_name")
+    company_name = (v.strip() if type(v) is str else _text(v)) if v else ""
     if kind == "company":
         # A company is known by its core name; its own name is not an employer.
         raw = raw_name or company_name
@@ -202,43 +226,130 @@ def features(record: dict) -> Features:
         name = _person_name(raw_name) if raw_name else _NO_NAME
         f.company = company_core(company_name) if company_name else ""
     f.kind = kind
-    f.name, f.pinyin, f.parts, f.sorted_name, f.initials, f.cjk, implied_gender = name
-    f.phones = _many(get("phones"))
-    emails = _many(get("emails"))
-    f.emails = tuple(map(str.lower, emails)) if emails else ()
-    idn = _text(get("id_number"))
+    f.name, f.pinyin, f.parts, f.sorted_name, f.initials, f.cjk, implied_gender, name_codes = name
+    v = get("phones")
+    f.phones = _many(v) if v else ()
+    v = get("emails")
+    f.emails = tuple(map(str.lower, _many(v))) if v else ()
+    v = get("id_number")
+    idn = (v.strip() if type(v) is str else _text(v)) if v else ""
     f.id_number = id_key(idn) if idn else ""
-    f.external_id = _text(get("external_id"))
-    f.birthday, f.birthday_key = _birthday(get("birthday"))
-    gender = _text(get("gender"))
+    v = get("external_id")
+    f.external_id = (v.strip() if type(v) is str else _text(v)) if v else ""
+    v = get("birthday")
+    f.birthday, f.birthday_key = _birthday(v) if v else _NO_BIRTHDAY
+    v = get("gender")
+    gender = (v.strip() if type(v) is str else _text(v)) if v else ""
     f.gender = _GENDERS.get(gender.lower(), "") if gender else implied_gender
-    f.province, f.city, f.district, f.street, f.postcode, f.street_words, f.hints = _address(
-        _text(get("province")),
-        _text(get("city")),
-        _text(get("district")),
-        _text(get("street")),
-        _text(get("postcode")),
+    address = _address(
+        _field(get("province")),
+        _field(get("city")),
+        _field(get("district")),
+        _field(get("street")),
+        _field(get("postcode")),
     )
+    f.province, f.city, f.district, f.street, f.postcode, f.street_words, f.hints = address[:7]
+    f.codes = name_codes + address[7] + _other_codes(f)
     return f
+
+
+def _other_codes(f: Features) -> tuple[int, ...]:
+    phones = f.phones
+    emails = f.emails
+    phone_1 = phone_2 = -1
+    if phones:
+        phone_1 = _phone_number(phones[0])
+        if len(phones) > 1:
+            phone_2 = _phone_number(phones[1])
+    email_1 = email_2 = user_1 = user_2 = 0
+    if emails:
+        email_1, user_1 = hash(emails[0]), _user_code(emails[0], f.pinyin)
+        if len(emails) > 1:
+            email_2, user_2 = hash(emails[1]), _user_code(emails[1], f.pinyin)
+    y, m, d = f.birthday or (0, 0, 0)
+    return (
+        hash(f.kind),
+        hash(f.company),
+        hash(f.id_number),
+        hash(f.external_id),
+        hash(f.gender),
+        phone_1,
+        phone_2,
+        email_1,
+        email_2,
+        user_1,
+        user_2,
+        y,
+        m,
+        d,
+    )
+
+
+def _user_code(email: str, pinyin: str) -> int:
+    """The user name of an address, as a code; 0 when it is only the name's pinyin:
+    zhangwei@qq.com and zhangwei@163.com share a name, not a mailbox."""
+    user = email.partition("@")[0]
+    return 0 if user.replace(".", "") == pinyin else hash("@user:" + user)
+
+
+def _phone_number(e164: str) -> int:
+    """The digits of an E.164 number as an integer, −1 if it is not one."""
+    try:
+        number = int(e164)  # "+8613800138000" parses: int() takes a sign
+    except ValueError:
+        return -1
+    return number if 0 < number < 10**18 else -1
+
+
+# Layout of Features.codes, the integers FeatureTable reads in one pass: hashes of strings
+# (0: not given, as hash("") == 0 in CPython), lengths, code points, numbers.
+CODES = tuple(
+    " ".join(
+        [
+            "name pinyin sorted_name first_part last_part part_count first_part_len",
+            "last_part_len cjk_name name_length first_initial last_initial",
+            "province city district street postcode street_number_word street_first",
+            "street_last street_number street_number_sorted city_first city_last",
+            "postcode_first postcode_last",
+            "kind company id_number external_id gender phone_1 phone_2 email_1 email_2",
+            "email_user_1 email_user_2 birth_year birth_month birth_day",
+        ]
+    ).split(" ")
+)
+
+_NO_BIRTHDAY = (None, "")
+
+
+def _field(value) -> str:
+    if not value:
+        return ""
+    return value.strip() if type(value) is str else _text(value)
 
 
 @lru_cache(maxsize=200_000)
 def _address(province: str, city: str, district: str, street: str, postcode: str):
     """Normalised province, city, district, street and postcode, the street's (house number,
-    first word, last word) and the small numbers comparisons filter pairs with."""
+    first word, last word), the small numbers comparisons filter pairs with, and the block
+    of codes for the table."""
     street = street_key(street, (province, city, district)) if street else ""
     city = city_key(city) if city else ""
     postcode = postcode.replace(" ", "") if postcode else ""
     words = _street_words(street) if street else ("", "", "")
-    return (
-        province_key(province) if province else "",
-        city,
-        district_key(district) if district else "",
-        street,
-        postcode,
-        words,
-        _hints(city, postcode, words[0][1:]),
+    province = province_key(province) if province else ""
+    district = district_key(district) if district else ""
+    hints = _hints(city, postcode, words[0][1:])
+    codes = (
+        hash(province),
+        hash(city),
+        hash(district),
+        hash(street),
+        hash(postcode),
+        hash(words[0]),
+        hash(words[1]),
+        hash(words[2]),
+        *hints,
     )
+    return province, city, district, street, postcode, words, hints, codes
 
 
 def _street_words(street: str) -> tuple[str, str, str]:

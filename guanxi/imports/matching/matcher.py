@@ -21,6 +21,8 @@ import numpy as np
 
 from .blocking import (
     MAX_BLOCK,
+    KeyIndex,
+    blocking_keys,
     candidate_pairs,
     candidate_pairs_between,
     random_pairs,
@@ -108,6 +110,26 @@ def _in_bulk(method):
             return method(*args, **kwargs)
 
     return wrapper
+
+
+class Reference:
+    """Records to match batches against (the existing customers), prepared once: their
+    features as a table, their blocking keys indexed, their name parts counted.
+
+    `ids` (optional) are what `link_batch` reports for these records instead of positions.
+    Build with `Matcher.reference`.
+    """
+
+    def __init__(self, rows: list[Features], ids: Sequence | None = None):
+        self.table = FeatureTable(rows)
+        self.index = KeyIndex([blocking_keys(f) for f in rows])
+        self.part_frequencies = self.table.part_frequencies()
+        self.ids = list(ids) if ids is not None else None
+        if self.ids is not None and len(self.ids) != len(rows):
+            raise ValueError("one id per record")
+
+    def __len__(self):
+        return self.table.size
 
 
 class Matcher:
@@ -219,15 +241,20 @@ class Matcher:
             return np.zeros(len(rows))
         if self.name_part_frequencies is not None:
             return table.name_frequencies(dict(self.name_part_frequencies))
-        # Counted in the records themselves, a name whose parts appear only in the pair
-        # has frequency (2/n)²; below that resolution a small batch would call every name
-        # common, so its own counts are used only when (2/n)² is below the share of
-        # random pairs that agree on a name.
-        j = self.model.index("name")
-        u_agree = float(self.model.u[j][list(self.model.comparisons[j].tf_levels)].sum())
-        if (2.0 / max(len(rows), 1)) ** 2 >= u_agree:
+        if not self._counts_resolve_names(len(rows), seen=2):
             return np.zeros(len(rows))
         return table.name_frequencies()
+
+    def _counts_resolve_names(self, n: int, *, seen: int) -> bool:
+        """Whether name-part counts over n records can tell a rare name from a common one.
+
+        A name whose two parts appear only `seen` times has estimated frequency
+        (seen / n)²; unless that is below the share of random pairs that agree on a name,
+        a small batch would call every name common, so its counts are not used.
+        """
+        j = self.model.index("name")
+        u_agree = float(self.model.u[j][list(self.model.comparisons[j].tf_levels)].sum())
+        return (seen / max(n, 1)) ** 2 < u_agree
 
     @_in_bulk
     def score_duplicates(self, records: Sequence) -> PairScores:
@@ -245,6 +272,45 @@ class Matcher:
         scores = self.score_table(FeatureTable(rows), pairs + np.array([0, len(a)]), rows)
         scores.pairs = pairs
         return scores
+
+    @_in_bulk
+    def reference(self, records: Sequence, ids: Sequence | None = None) -> Reference:
+        """Prepare records (the existing customers) for `score_batch` / `link_batch`."""
+        return Reference(_as_features(records), ids)
+
+    @_in_bulk
+    def score_batch(self, records: Sequence, reference: Reference) -> PairScores:
+        """Every candidate pair (record of the batch, record of the reference), scored.
+
+        Only the batch's features are computed; the reference's rows that the batch's keys
+        find are taken from its table. Name frequencies are the reference's (or the
+        matcher's `name_part_frequencies`).
+        """
+        rows = _as_features(records)
+        pairs = reference.index.lookup([blocking_keys(f) for f in rows], max_block=self.max_block)
+        found = np.unique(pairs[:, 1])
+        table = FeatureTable.concat([FeatureTable(rows), reference.table.take(found)])
+        right = len(rows) + np.searchsorted(found, pairs[:, 1])
+        levels = compare_pairs(table, pairs[:, 0], right)
+        frequencies = np.zeros(len(pairs))
+        if self.model.tf_adjustments and (
+            self.name_part_frequencies is not None
+            or self._counts_resolve_names(len(reference), seen=1)
+        ):
+            known = self.name_part_frequencies or reference.part_frequencies
+            frequencies = table.name_frequencies(dict(known))[pairs[:, 0]]
+        weights, probabilities = self.model.score(levels, {"name": frequencies})
+        return PairScores(pairs, levels, weights, probabilities, frequencies)
+
+    def link_batch(self, records: Sequence, reference: Reference, *, minimum: float | None = None):
+        """Scored pairs (index in the batch, reference record or its id) that may be the same
+        customer (probability ≥ `low`): an import chunk against the existing customers."""
+        scores = self.score_batch(records, reference)
+        found = self._scored_pairs(scores, self.low if minimum is None else minimum)
+        if reference.ids is not None:
+            for pair in found:
+                pair.right = reference.ids[pair.right]
+        return found
 
     def _scored_pairs(self, scores: PairScores, minimum: float) -> list[ScoredPair]:
         keep = np.flatnonzero(scores.probabilities >= minimum)
@@ -358,6 +424,7 @@ __all__ = [
     "SAME",
     "Matcher",
     "PairScores",
+    "Reference",
     "ScoredPair",
     "clusters",
     "weight_to_probability",

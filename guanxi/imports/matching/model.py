@@ -217,16 +217,24 @@ class Model:
     def score(self, levels: np.ndarray, frequencies: dict[str, np.ndarray] | None = None):
         """(match weights, match probabilities) for a (pairs × comparisons) level matrix.
 
-        Pairs share few distinct level patterns, so each pattern is weighed once; only the
-        term-frequency adjustment is per pair.
+        The same sum as `comparison_weights`, without building the matrix: one table
+        lookup per comparison, and for pairs in a household context the difference its
+        shared fields make.
         """
-        levels = np.asarray(levels, dtype=np.int64).reshape(-1, len(self.comparisons))
-        code = np.zeros(len(levels), dtype=np.int64)
-        for j, size in enumerate(self.sizes):
-            code *= size
-            code += levels[:, j]
-        unique, first, inverse = np.unique(code, return_index=True, return_inverse=True)
-        total = self.prior_weight() + self.comparison_weights(levels[first]).sum(axis=1)[inverse]
+        levels = np.asarray(levels).reshape(-1, len(self.comparisons))
+        total = np.full(len(levels), self.prior_weight())
+        weights = self.level_weights()
+        for j, w in enumerate(weights):
+            total += w[levels[:, j]]
+        ctx = self.context_of(levels)
+        for k in range(len(self.contexts)):
+            rows = np.flatnonzero(ctx == k)
+            if not rows.size:
+                continue
+            context_weights = self.level_weights(self.context_u(k))
+            for key in self.shares[k]:
+                j = self.index(key)
+                total[rows] += (context_weights[j] - weights[j])[levels[rows, j]]
         if frequencies:
             total += self.tf_weight(levels, frequencies)
         return total, weight_to_probability(total)

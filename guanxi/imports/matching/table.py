@@ -1,10 +1,12 @@
 """Features of many records as numpy columns, so that pairs are compared a column at a time.
 
-String columns are kept as the strings' hashes (Python caches a string's hash, so this is
-nearly free, and hash("") == 0 marks "not given"), so exact comparisons are integer
-comparisons; two different strings with one 64-bit hash are too unlikely to matter. The
-strings are kept beside them for the similarity levels, which rapidfuzz computes for many
-pairs in one call. Hashes are only compared within one process.
+features() gives every record a flat tuple of integers (`Features.codes`, layout in
+features.CODES): hashes of its strings (hash("") == 0 marks "not given"; two different
+strings with one 64-bit hash are too unlikely to matter), lengths, code points, numbers.
+They are computed once per distinct name and address, so the table reads them in one pass
+and exact comparisons are integer comparisons. The strings are kept beside them for the
+similarity levels, which rapidfuzz computes for many pairs in one call. Hashes are only
+compared within one process.
 """
 
 from collections.abc import Sequence
@@ -13,36 +15,11 @@ from operator import attrgetter
 
 import numpy as np
 
-from .features import Features
+from .features import CODES, Features
 
-MAX_PHONES = 2  # compared per record; blocking keys use the first two as well
+# Numbers of phones and emails compared per record (blocking keys use as many).
+MAX_PHONES = 2
 MAX_EMAILS = 2
-
-_ID_COLUMNS = (
-    "kind",
-    "name",
-    "pinyin",
-    "sorted_name",
-    "company",
-    "id_number",
-    "external_id",
-    "gender",
-    "province",
-    "city",
-    "district",
-    "street",
-    "postcode",
-)
-_STRING_COLUMNS = frozenset(
-    ("name", "pinyin", "sorted_name", "company", "id_number", "city", "street", "postcode")
-)
-
-
-def _phone_number(e164: str) -> int:
-    try:
-        return int(e164[1:] if e164[:1] == "+" else e164) if len(e164) < 19 else -1
-    except ValueError:
-        return -1
 
 
 def _objects(values: list) -> np.ndarray:
@@ -51,20 +28,17 @@ def _objects(values: list) -> np.ndarray:
     return out
 
 
-def _matrix(lists: list[tuple], width: int, convert, fill, dtype) -> np.ndarray:
-    """Rows of a ragged list of tuples as an (n × width) matrix, padded with `fill`."""
-    n = len(lists)
-    out = np.full((n, width), fill, dtype=dtype)
-    lengths = np.fromiter((min(len(x), width) for x in lists), np.int64, n)
-    total = int(lengths.sum())
-    if total:
-        values = np.fromiter(
-            map(convert, chain.from_iterable(x[:width] for x in lists)), dtype, total
-        )
-        rows = np.repeat(np.arange(n), lengths)
-        cols = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-        out[rows, cols] = values
-    return out
+_TEXT_COLUMNS = (
+    "name",
+    "pinyin",
+    "sorted_name",
+    "company",
+    "id_number",
+    "city",
+    "street",
+    "postcode",
+)
+_CODE = {name: k for k, name in enumerate(CODES)}
 
 
 class FeatureTable:
@@ -73,71 +47,91 @@ class FeatureTable:
     def __init__(self, rows: Sequence[Features]):
         n = len(rows)
         self.size = n
-        intern = hash
-        assert hash("") == 0  # CPython: the empty string, "not given", hashes to 0
-        columns = list(zip(*map(attrgetter(*_ID_COLUMNS), rows), strict=True)) if n else []
-        for name, values in zip(_ID_COLUMNS, columns or [()] * len(_ID_COLUMNS), strict=True):
-            setattr(self, name, np.fromiter(map(intern, values), np.int64, n))
-            if name in _STRING_COLUMNS:
-                setattr(self, name + "_text", _objects(list(values)))
-        # First and last name part (surname and given name of a Chinese name), for
-        # similarity part by part: a shared surname alone does not make two names similar.
-        parts = [f.parts for f in rows]
-        first = [p[0] if p else "" for p in parts]
-        last = [p[-1] if p else "" for p in parts]
-        self.part_count = np.fromiter(map(len, parts), np.int8, n)
-        self.first_part = np.fromiter(map(intern, first), np.int64, n)
-        self.last_part = np.fromiter(map(intern, last), np.int64, n)
-        self.first_part_len = np.fromiter(map(len, first), np.int16, n)
-        self.last_part_len = np.fromiter(map(len, last), np.int16, n)
-        self.first_part_text = _objects(first)
-        self.last_part_text = _objects(last)
-        self.cjk_name = np.fromiter((f.cjk for f in rows), bool, n)
-        self.name_length = np.fromiter(map(len, self.name_text), np.int16, n)
+        codes = np.fromiter(
+            chain.from_iterable(map(attrgetter("codes"), rows)), np.int64, len(CODES) * n
+        ).reshape(n, len(CODES))
 
-        phones = [f.phones for f in rows]
-        width = min(max(map(len, phones), default=0), MAX_PHONES)
-        self.phones = _matrix(phones, max(width, 1), _phone_number, -1, np.int64)
-        emails = [f.emails for f in rows]
-        width = max(min(max(map(len, emails), default=0), MAX_EMAILS), 1)
-        self.emails = _matrix(emails, width, intern, 0, np.int64)
-        # zhangwei@qq.com and zhangwei@163.com share a name, not a mailbox: a user name that
-        # is just the name's pinyin says nothing.
-        users = [
-            tuple(
-                "" if (u := e.partition("@")[0]).replace(".", "") == f.pinyin else "@user:" + u
-                for e in f.emails
-            )
-            if f.emails
-            else ()
-            for f in rows
-        ]
-        self.email_users = _matrix(users, width, intern, 0, np.int64)
-        self.email_text = _objects([e[0] if e else "" for e in emails])
+        def code(name):
+            return codes[:, _CODE[name]].copy()
 
-        valid = self.phones >= 0
-        self.phone_last8 = np.where(valid, self.phones % 100_000_000, -1)
-        self.phone_last6 = np.where(valid, self.phones % 1_000_000, -1)
-        self.phone_top = np.where(valid, self.phones // 1_000_000, -1)
+        for name in (
+            "name",
+            "pinyin",
+            "sorted_name",
+            "first_part",
+            "last_part",
+            "kind",
+            "company",
+            "id_number",
+            "external_id",
+            "gender",
+            "province",
+            "city",
+            "district",
+            "street",
+            "postcode",
+            "street_number",
+            "street_number_sorted",
+        ):
+            setattr(self, name, code(name))
+        self.part_count = code("part_count").astype(np.int8)
+        self.first_part_len = code("first_part_len").astype(np.int16)
+        self.last_part_len = code("last_part_len").astype(np.int16)
+        self.cjk_name = code("cjk_name").astype(bool)
+        self.name_length = code("name_length").astype(np.int16)
+        # First letter of the first and last part: names alike share one, in some order.
+        self.part_initial = codes[:, [_CODE["first_initial"], _CODE["last_initial"]]].copy()
+        self.phones = codes[:, [_CODE["phone_1"], _CODE["phone_2"]]].copy()
+        self.emails = codes[:, [_CODE["email_1"], _CODE["email_2"]]].copy()
+        self.email_users = codes[:, [_CODE["email_user_1"], _CODE["email_user_2"]]].copy()
         # House number, first and last street word: cheap evidence that two streets may be
         # alike, before any string comparison.
-        self.street_words = np.fromiter(
-            map(intern, chain.from_iterable(f.street_words for f in rows)), np.int64, 3 * n
-        ).reshape(n, 3)
-        hints = np.fromiter(
-            chain.from_iterable(map(attrgetter("hints"), rows)), np.int64, 6 * n
-        ).reshape(n, 6)
-        self.street_number = hints[:, 0].copy()
-        self.street_number_sorted = hints[:, 1].copy()
-        self.city_ends = hints[:, 2:4].copy()
-        self.postcode_ends = hints[:, 4:6].copy()
-        birthdays = np.fromiter(
-            chain.from_iterable(f.birthday or (0, 0, 0) for f in rows), np.int32, 3 * n
-        ).reshape(n, 3)
-        self.birth_year, self.birth_month, self.birth_day = birthdays.T.copy()
+        self.street_words = codes[
+            :, [_CODE["street_number_word"], _CODE["street_first"], _CODE["street_last"]]
+        ].copy()
+        self.city_ends = codes[:, [_CODE["city_first"], _CODE["city_last"]]].copy()
+        self.postcode_ends = codes[:, [_CODE["postcode_first"], _CODE["postcode_last"]]].copy()
+        self.birth_year = code("birth_year")
+        self.birth_month = code("birth_month")
+        self.birth_day = code("birth_day")
+        # The strings, for the similarity levels.
+        for name in _TEXT_COLUMNS:
+            setattr(self, name + "_text", _objects(list(map(attrgetter(name), rows))))
+        parts = list(map(attrgetter("parts"), rows))
+        self.first_part_text = _objects([p[0] if p else "" for p in parts])
+        self.last_part_text = _objects([p[-1] if p else "" for p in parts])
+        self.email_text = _objects([e[0] if e else "" for e in map(attrgetter("emails"), rows)])
 
     def __len__(self):
         return self.size
+
+    def _columns(self) -> dict[str, np.ndarray]:
+        return {
+            k: v
+            for k, v in vars(self).items()
+            if isinstance(v, np.ndarray) and v.shape[:1] == (self.size,)
+        }
+
+    @classmethod
+    def _of_columns(cls, columns: dict[str, np.ndarray], size: int) -> "FeatureTable":
+        table = cls.__new__(cls)
+        table.size = size
+        for name, values in columns.items():
+            setattr(table, name, values)
+        return table
+
+    def take(self, rows) -> "FeatureTable":
+        """The table of the given rows, in that order (the candidates of a batch, say)."""
+        rows = np.asarray(rows, dtype=np.int64)
+        return self._of_columns({k: v[rows] for k, v in self._columns().items()}, len(rows))
+
+    @classmethod
+    def concat(cls, tables: Sequence["FeatureTable"]) -> "FeatureTable":
+        """One table with the rows of each table in turn."""
+        columns = {}
+        for name in tables[0]._columns():
+            columns[name] = np.concatenate([getattr(t, name) for t in tables])
+        return cls._of_columns(columns, sum(t.size for t in tables))
 
     def _part_counts(self) -> tuple[np.ndarray, np.ndarray]:
         """Per row, how many rows have its first part, and its last part, as a name part."""

@@ -140,3 +140,15 @@ def test_sparse_cluster_is_split_when_density_is_required():
     star = [(0, i, 0.999) for i in range(1, 4)] + [(1, 2, 0.9999)]
     assert clusters(star, 0.99) == [[0, 1, 2, 3]]
     assert clusters(star, 0.99, min_density=0.9) == [[1, 2]]
+
+
+def test_batch_is_scored_against_prepared_customers_by_their_ids(matcher):
+    customers = [
+        {"name": "张三", "phones": ["+8613800138000"]},
+        {"name": "李四", "phones": ["+8613912345678"], "city": "上海"},
+        {"name": "王五", "emails": ["ww@example.com"]},
+    ]
+    reference = matcher.reference(customers, ids=[101, 102, 103])
+    batch = [{"name": "Li Si", "phones": ["+8613912345678"]}, {"name": "赵六"}]
+    pairs = matcher.link_batch(batch, reference)
+    assert [(p.left, p.right, p.decision) for p in pairs] == [(0, 102, SAME)]
