@@ -1,6 +1,7 @@
 """Reads of customers, always scoped by the actor through accounts.access."""
 
 from django.core.exceptions import ObjectDoesNotExist
+from django.db import models
 from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext as _
 
@@ -187,6 +188,22 @@ def review_list(*, actor, status: str | None = "open") -> QuerySet:
     if status:
         qs = qs.filter(status=status)
     return qs.select_related("customer", "other", "customer__owner", "other__owner")
+
+
+def duplicates_of(*, actor, customer_id) -> list[dict]:
+    """The open possible duplicates of one customer, as {"review", "other", "score"}, for
+    the actor who may decide on them (an empty list for anyone else)."""
+    qs = review_list(actor=actor).filter(
+        models.Q(customer_id=customer_id) | models.Q(other_id=customer_id)
+    )
+    return [
+        {
+            "review": r,
+            "other": r.other if r.customer_id == customer_id else r.customer,
+            "percent": round(r.score * 100),
+        }
+        for r in qs.order_by("-score")[:20]
+    ]
 
 
 def review_get(*, actor, review_id):

@@ -20,7 +20,7 @@ from guanxi.orders.selectors import order_list
 from .choices import CustomerKind, Stage
 from .forms import StageForm
 from .models import Customer
-from .selectors import contact_list, custom_field_definitions, customer_get
+from .selectors import contact_list, custom_field_definitions, customer_get, duplicates_of
 from .services import customer_change_stage
 
 STAGE_VARIANTS = {
@@ -150,6 +150,7 @@ def customer_360(request, object_id, model_admin):
         "can_order": access.can(actor, "order.write", **owner_known),
         "can_contact": can_edit and customer.kind == CustomerKind.COMPANY,
         "stage_form": StageForm(initial={"stage": customer.stage}) if can_edit else None,
+        "duplicates": duplicates_of(actor=actor, customer_id=customer.pk)[:5],
     }
     request.current_app = model_admin.admin_site.name
     return TemplateResponse(request, "guanxi/customers/customer_360.html", context)

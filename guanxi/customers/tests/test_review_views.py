@@ -64,3 +64,12 @@ def test_not_duplicates_closes_the_pair(client, admin, review):
     review.refresh_from_db()
     assert review.status == "dismissed" and Customer.objects.count() == 2
     assert "张三 · 张叁" not in client.get(QUEUE).content.decode()
+
+
+def test_the_360_page_shows_a_customers_possible_duplicates(client, admin, rep, review):
+    client.force_login(admin)
+    page = client.get(f"/admin/customers/customer/{review.customer_id}/360/").content.decode()
+    assert "possible-duplicates" in page and f"{QUEUE}{review.pk}/change/" in page
+    client.force_login(rep)  # may not merge: the card is not shown
+    page = client.get(f"/admin/customers/customer/{review.customer_id}/360/").content.decode()
+    assert "possible-duplicates" not in page
