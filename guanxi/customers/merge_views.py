@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 
 from guanxi.core.errors import GuanxiError, NotFound
 from guanxi.interactions.selectors import interaction_list
@@ -70,6 +70,19 @@ def _value(customer, attribute):
     return "" if value in (None, "") else str(value)
 
 
+def _evidence(explanation) -> list[dict]:
+    """The review's evidence in the reader's language: "phone: same number (+18.4)"."""
+    language = get_language() or "zh-hans"
+    shown = []
+    for item in explanation or []:
+        labels = (item.get("labels") or {}).get(language) or next(
+            iter((item.get("labels") or {}).values()), None
+        )
+        field, level = labels if labels else (item.get("field", ""), item.get("level", ""))
+        shown.append({"field": field, "level": level, "weight": item.get("weight")})
+    return shown
+
+
 def review_page(request, object_id, model_admin):
     try:
         review = selectors.review_get(actor=request.user, review_id=object_id)
@@ -97,6 +110,7 @@ def review_page(request, object_id, model_admin):
         model_admin,
         title=gettext("Possible duplicate"),
         review=review,
+        evidence=_evidence(review.explanation),
         left=left,
         right=right,
         rows=rows,

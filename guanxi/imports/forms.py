@@ -4,6 +4,7 @@ typed; the services check it and their errors land on these fields."""
 from django import forms
 from django.utils.translation import gettext_lazy as _
 from unfold.widgets import (
+    UnfoldAdminFileFieldWidget,
     UnfoldAdminSelectWidget,
     UnfoldAdminTextInputWidget,
     UnfoldBooleanSwitchWidget,
@@ -27,7 +28,7 @@ class UploadForm(forms.Form):
             "CSV (UTF-8, GBK/GB18030 or UTF-16; comma, semicolon or tab) or Excel "
             "(.xlsx, .xls). The first row holds the column names."
         ),
-        widget=forms.ClearableFileInput(attrs={"accept": ACCEPT, "class": "gx-input"}),
+        widget=UnfoldAdminFileFieldWidget(attrs={"accept": ACCEPT}),
     )
     saved_mapping = forms.ChoiceField(
         label=_("Column mapping"),

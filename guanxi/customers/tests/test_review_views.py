@@ -17,7 +17,8 @@ def review(rep, admin):
     make_order(admin, b, number="B-1")
     return DuplicateReview.objects.create(
         customer=a, other=b, score=0.97, source="scan",
-        explanation=[{"field": "phones", "label": "phone", "level": "same number", "weight": 8.2}],
+        explanation=[{"field": "phone", "level": "same", "weight": 8.2,
+                      "labels": {"en": ["phone", "same number"], "zh-hans": ["电话", "同一号码"]}}],
     )  # fmt: skip
 
 
@@ -73,3 +74,11 @@ def test_the_360_page_shows_a_customers_possible_duplicates(client, admin, rep, 
     client.force_login(rep)  # may not merge: the card is not shown
     page = client.get(f"/admin/customers/customer/{review.customer_id}/360/").content.decode()
     assert "possible-duplicates" not in page
+
+
+def test_the_evidence_is_shown_in_the_readers_language(client, admin, review):
+    client.force_login(admin)
+    url = f"{QUEUE}{review.pk}/change/"
+    assert "phone: same number (+8.2)" in client.get(url).content.decode()
+    chinese = client.get(url, headers={"accept-language": "zh-hans"}).content.decode()
+    assert "电话: 同一号码 (+8.2)" in chinese

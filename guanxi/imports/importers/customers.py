@@ -470,12 +470,20 @@ def _match_record(item) -> dict:
 
 
 def evidence_json(pair, *, limit: int = 8) -> list[dict]:
-    """A pair's strongest evidence, as the review screen shows it."""
-    return [
-        {"field": e.field, "label": str(e.field_label), "level": str(e.level_label),
-         "weight": round(float(e.weight), 1)}
-        for e in pair.explanation[:limit]
-    ]  # fmt: skip
+    """A pair's strongest evidence, as the review screen shows it: codes, the weight, and the
+    labels in each language (the review queue is read in either)."""
+    from django.conf import settings
+    from django.utils import translation
+
+    lines = []
+    for e in pair.explanation[:limit]:
+        line = {"field": e.field, "level": e.level, "weight": round(float(e.weight), 1),
+                "labels": {}}  # fmt: skip
+        for language, _name in settings.LANGUAGES:
+            with translation.override(language):
+                line["labels"][language] = [str(e.field_label), str(e.level_label)]
+        lines.append(line)
+    return lines
 
 
 def _ref(target) -> dict:

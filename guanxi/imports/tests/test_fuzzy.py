@@ -31,8 +31,8 @@ def _import(api, admin, immediate_tasks, rows, **options):
 def test_a_homophone_with_another_phone_is_merged_into_the_stored_customer(
     api, admin, immediate_tasks, zhang
 ):
-    preview, done = _import(api, admin, immediate_tasks,
-                            [["章三", "13700137000", "1990/1/5", "杭州", "西湖路1号", ""]])  # fmt: skip
+    row = ["章三", "13700137000", "1990/1/5", "杭州", "西湖路1号", ""]
+    preview, done = _import(api, admin, immediate_tasks, [row])
     assert preview["rows"][0]["outcome"] == {"action": "merged", "customer": zhang.pk}
     assert done["counts"] == {"merged": 1}
     assert Customer.objects.get().phones.count() == 2  # the new number was added
@@ -47,7 +47,8 @@ def test_likely_but_not_certain_goes_to_review_with_its_evidence(api, admin, imm
     review = DuplicateReview.objects.get()
     assert review.other_id == stored.pk and 0.5 <= review.score < 0.99
     assert {e["field"] for e in review.explanation} >= {"name"}
-    assert all({"label", "level", "weight"} <= set(e) for e in review.explanation)
+    assert all({"field", "level", "weight", "labels"} <= set(e) for e in review.explanation)
+    assert {"en", "zh-hans"} == set(review.explanation[0]["labels"])
 
 
 def test_people_who_only_share_a_common_name_are_left_apart(api, admin, immediate_tasks, zhang):
@@ -97,8 +98,8 @@ def test_a_manager_is_never_matched_to_a_customer_outside_the_team(
     hidden = make_customer(far_rep, name="张三", phones=["13800138000"], birthday="1990-01-05",
                            addresses=[{"city": "杭州", "street": "西湖路1号"}])  # fmt: skip
     client = api(manager)
-    job = post_import(client, csv_bytes(
-        [HEADER, ["章三", "13700137000", "1990-01-05", "杭州", "西湖路1号", ""]])).json()  # fmt: skip
+    row = ["章三", "13700137000", "1990-01-05", "杭州", "西湖路1号", ""]
+    job = post_import(client, csv_bytes([HEADER, row])).json()
     with immediate_tasks(execute=True):
         client.post(f"imports/{job['id']}/start")
     assert client.get(f"imports/{job['id']}").json()["counts"] == {"created": 1}
