@@ -9,10 +9,13 @@
         pair.explanation                        # [Explanation("phone", …, "same number", 8.1)…]
     groups = clusters(pairs, matcher.high)      # [[0, 17, 230], …] record indices
 
-Modules: `features` (one record → `Features`), `text` (names in pinyin, company cores,
-places), `table` (many features as numpy columns), `comparisons` (levels per field),
-`model` (m/u, EM, explanations, JSON), `blocking` (keys and candidate pairs), `matcher`
-(decisions and clusters). No database, no Django settings needed to import.
+Modules: `text` (names in pinyin, company cores, places, streets), `features` (one record →
+`Features`), `table` (many features as numpy columns), `levels` (what a comparison is),
+`names` and `contacts` (the comparisons), `comparisons` (all of them, `compare_pairs`),
+`model` (m / u, scoring, explanations, JSON), `em` (training), `default_params` (the
+trained default), `blocking` (keys, candidate pairs, `KeyIndex`), `matcher` (decisions,
+batches against prepared customers), `clusters`. No database, and no Django settings
+needed to import or run; labels are lazy translations.
 """
 
 from .blocking import (
@@ -23,6 +26,7 @@ from .blocking import (
     candidate_pairs,
     candidate_pairs_between,
 )
+from .clusters import clusters
 from .comparisons import COMPARISONS, compare_pairs
 from .features import Features, features
 from .matcher import (
@@ -33,7 +37,6 @@ from .matcher import (
     PairScores,
     Reference,
     ScoredPair,
-    clusters,
 )
 from .model import Explanation, Model, weight_to_probability
 from .table import FeatureTable

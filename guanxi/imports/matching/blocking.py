@@ -13,6 +13,7 @@ Key format, `<type>:<value>`:
     bd+ini:<birthday>|<initials of the name parts, sorted>
     p+bd:<name part>|<birthday> p+loc:<name part>|<city or postcode>
     ad:<house number>|<first street word>|<city or postcode>
+    co+sn:<employer's core name>|<surname (either end of a latin name)>
 
 Birthdays are written YYYY-MM-DD; pinyin and name parts are lower-case ASCII for Chinese
 names (张三 → py:zhangsan, pys:san zhang); locations are the city without 市, else the
@@ -67,6 +68,10 @@ def blocking_keys(f: Features) -> list[str]:
             keys += ["p:" + p for p in ends]
         if place:
             keys += ["p+loc:" + p + "|" + place for p in ends]
+    if f.company and parts:
+        # Colleagues who share a surname are few: the employer with each possible surname.
+        surnames = (parts[0],) if f.cjk else ends
+        keys += ["co+sn:" + f.company + "|" + p for p in surnames]
     if f.postcode:
         keys.append("pc:" + f.postcode)
     number, word, _last = f.street_words

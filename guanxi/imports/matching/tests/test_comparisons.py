@@ -116,3 +116,9 @@ def test_address_levels():
 
 def test_person_and_company_are_different_kinds():
     assert levels_of({"kind": "person"}, {"kind": "company"})["kind"] == "different"
+
+
+def test_same_letters_split_into_other_names_are_not_the_same_name_in_pinyin():
+    # Yang Yuchen written the Western way, and Yu Chenyang: both "yuchenyang".
+    assert name_level("Yuchen Yang", "余晨阳") not in ("exact", "pinyin", "homophone", "swapped")
+    assert name_level("zhangsan", "张三") == "pinyin"
