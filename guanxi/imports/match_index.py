@@ -7,6 +7,8 @@ refresh get their keys again. A customer deleted takes its keys with it (cascade
 customers an import creates or merges into are indexed as it goes.
 """
 
+import hashlib
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -66,6 +68,11 @@ def reindex(customer_ids) -> int:
     return _write(rows, replace=True)
 
 
+def key_hash(key: str) -> int:
+    """A stable signed 64-bit hash of a key (what the table stores and is searched by)."""
+    return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
+
+
 def _write(rows: list[tuple[int, list[str]]], *, replace: bool) -> int:
     if not rows:
         return 0
@@ -74,14 +81,14 @@ def _write(rows: list[tuple[int, list[str]]], *, replace: bool) -> int:
         for start in range(0, len(ids), BATCH):
             MatchKey.objects.filter(customer_id__in=ids[start : start + BATCH]).delete()
     Inserter(MatchKey, ["customer", "key"]).insert(
-        (pk, key[:200]) for pk, keys in rows for key in dict.fromkeys(keys)
+        (pk, h) for pk, keys in rows for h in {key_hash(k) for k in lookup_keys(keys)}
     )
     return len(rows)
 
 
-# Keys worth looking up in the database for a row that matched nobody by phone, email or
-# external id: its exact keys (ph:, em:, ex:) cannot find anyone, and keys of a birthday,
-# a postcode or a single name part alone are held by thousands in a large database.
+# The keys stored and looked up: a row that matched nobody by phone, email or external id
+# cannot find anyone by its exact keys (ph:, em:, ex:), and keys of a birthday, a postcode
+# or a single name part alone are held by thousands in a large database.
 LOOKUP_PREFIXES = ("id:", "pl:", "py:", "pys:", "p+loc:", "ad:", "bd+ini:", "py+loc:")
 
 
@@ -94,7 +101,7 @@ def candidates(keys) -> set[int]:
     MAX_BLOCK customers (they say little about a pair)."""
     from django.db.models import Count
 
-    keys = list(dict.fromkeys(keys))
+    keys = list({key_hash(k) for k in keys})
     found: set[int] = set()
     for start in range(0, len(keys), 5000):
         selective = (

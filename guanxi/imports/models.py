@@ -164,12 +164,13 @@ class SavedMapping(TimestampedModel):
 class MatchKey(models.Model):
     """A blocking key of an existing customer (imports.matching.blocking_keys), so that a
     file chunk finds its candidate duplicates among a million customers by index lookups.
-    Derived data: `match_index.refresh` keeps it in step with the customers."""
+    Stored as a 64-bit hash of the key (a collision only adds a candidate, which the matcher
+    then scores). Derived data: `match_index.refresh` keeps it in step with the customers."""
 
     customer = models.ForeignKey(
         "customers.Customer", on_delete=models.CASCADE, related_name="+", db_index=False
     )
-    key = models.CharField(max_length=200)
+    key = models.BigIntegerField()
 
     class Meta:
         indexes = [
