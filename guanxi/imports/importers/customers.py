@@ -278,7 +278,8 @@ class CustomerImporter(Importer):
                     target, why = lead, [k[0] for k in row_keys if lead_of_key.get(k) is lead]
             probable = None
             if target is None and i in likely:
-                other, probability, evidence = likely[i]
+                other, probability, pair = likely[i]
+                evidence = _Evidence(pair)
                 if isinstance(other, Prepared):  # an earlier row: where that row went
                     other = went_to.get(id(other), other)
                 if isinstance(other, int) and other not in visible:
@@ -360,6 +361,8 @@ class CustomerImporter(Importer):
             other = target if isinstance(target, int) else new_id.get(id(target))
             if other is None or other == new_id[id(p)]:
                 continue
+            if isinstance(evidence, _Evidence):
+                evidence = evidence.json()
             out.reviews.append((new_id[id(p)], other, probability, evidence))
             out.outcomes[p.row] = {"action": "review", **_ref(target)}
         out.add("review", len(out.reviews))
@@ -369,7 +372,7 @@ class CustomerImporter(Importer):
         """For rows no phone, email or external id matched: the most likely duplicate, by the
         probabilistic matcher, among the stored customers (candidates found through the
         match-key index) and the earlier rows of this chunk. {index in good: (a stored id or
-        the earlier row, probability, evidence)}, at or above the review threshold."""
+        the earlier row, probability, the scored pair)}, at or above the review threshold."""
         m = matcher()
         rows = [i for i, unmatched_row in enumerate(unmatched) if unmatched_row and good[i].match]
         if not rows:
@@ -379,7 +382,7 @@ class CustomerImporter(Importer):
 
         def keep(i, other, pair):
             if i not in best or pair.probability > best[i][1]:
-                best[i] = (other, float(pair.probability), evidence_json(pair))
+                best[i] = (other, float(pair.probability), pair)
 
         wanted = match_index.lookup_keys(k for f in batch for k in blocking_keys(f))
         stored = match_index.candidates(wanted)
@@ -467,6 +470,18 @@ def _match_record(item) -> dict:
     if item.addresses:
         record.update({k: item.addresses[0].get(k, "") for k in ADDRESS})
     return record
+
+
+class _Evidence:
+    """A scored pair's evidence, worked out only if a review or a message needs it."""
+
+    __slots__ = ("pair",)
+
+    def __init__(self, pair):
+        self.pair = pair
+
+    def json(self) -> list[dict]:
+        return evidence_json(self.pair)
 
 
 def evidence_json(pair, *, limit: int = 8) -> list[dict]:
