@@ -29,8 +29,10 @@ import pandas as pd
 
 
 def _quiet():
-    for name in ("splink", "recordlinkage"):
-        logging.getLogger(name).setLevel(logging.ERROR)
+    """Splink logs every training step, at levels set on its own child loggers."""
+    for name in list(logging.root.manager.loggerDict):
+        if name.split(".")[0] in ("splink", "recordlinkage"):
+            logging.getLogger(name).setLevel(logging.ERROR)
 
 
 def _strings(frame: pd.DataFrame) -> pd.DataFrame:

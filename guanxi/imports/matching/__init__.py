@@ -9,6 +9,10 @@
         pair.explanation                        # [Explanation("phone", …, "same number", 8.1)…]
     groups = clusters(pairs, matcher.high)      # [[0, 17, 230], …] record indices
 
+    # An import: the existing customers prepared once, each file chunk scored against them.
+    reference = matcher.reference(customers, ids=customer_ids)
+    pairs = matcher.link_batch(chunk_rows, reference)   # right = customer id
+
 Modules: `text` (names in pinyin, company cores, places, streets), `features` (one record →
 `Features`), `table` (many features as numpy columns), `levels` (what a comparison is),
 `names` and `contacts` (the comparisons), `comparisons` (all of them, `compare_pairs`),

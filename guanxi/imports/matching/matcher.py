@@ -1,4 +1,5 @@
-"""Decisions on record pairs and clusters of duplicates.
+"""Decisions on record pairs: within one set, between two, or a batch against prepared
+customers.
 
 `Matcher` puts features, blocking, comparisons and the model together:
 
