@@ -8,15 +8,18 @@ customers an import creates or merges into are indexed as it goes.
 """
 
 import hashlib
+from collections import Counter
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from guanxi.core.bulk import Inserter
 from guanxi.customers.selectors import customer_match_records_of
 
 from .matching import MAX_BLOCK, blocking_keys, features
-from .models import MatchIndexState, MatchKey
+from .matching.matcher import bulk
+from .models import MatchIndexState, MatchKey, NamePart
 
 BATCH = 5000
 
@@ -43,9 +46,10 @@ def refresh(*, on_progress=None) -> int:
     started = timezone.now()
     done = 0
     batch: list[tuple[int, list[str]]] = []
-    with transaction.atomic():
+    with transaction.atomic(), bulk():
         for pk, record in customer_match_records_of(changed_since=state.indexed_until):
-            batch.append((pk, blocking_keys(features(record))))
+            f = features(record)
+            batch.append((pk, blocking_keys(f), _parts(f)))
             if len(batch) >= BATCH:
                 done += _write(batch, replace=state.indexed_until is not None)
                 batch = []
@@ -56,15 +60,20 @@ def refresh(*, on_progress=None) -> int:
     return done
 
 
-def index(keys_by_customer: dict[int, list[str]], *, replace: bool = True) -> int:
-    """Store these customers' keys (replacing what they had): an import's new customers."""
-    return _write(list(keys_by_customer.items()), replace=replace)
+def index(features_by_customer: dict, *, replace: bool = True) -> int:
+    """Store these customers' keys, from their matching features (an import's new ones)."""
+    return _write(
+        [(pk, blocking_keys(f), _parts(f)) for pk, f in features_by_customer.items()],
+        replace=replace,
+    )
 
 
 def reindex(customer_ids) -> int:
     """Work out the keys of these customers again from what is stored (after a merge)."""
-    rows = [(pk, blocking_keys(features(r))) for pk, r in customer_match_records_of(
-        ids=customer_ids)]  # fmt: skip
+    rows = []
+    for pk, record in customer_match_records_of(ids=customer_ids):
+        f = features(record)
+        rows.append((pk, blocking_keys(f), _parts(f)))
     return _write(rows, replace=True)
 
 
@@ -73,17 +82,55 @@ def key_hash(key: str) -> int:
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
 
 
-def _write(rows: list[tuple[int, list[str]]], *, replace: bool) -> int:
+def _write(rows, *, replace: bool) -> int:
+    """Store (customer id, keys, name parts) rows; the name parts of customers indexed for the
+    first time are counted (a changed name is not counted again: the counts are estimates)."""
     if not rows:
         return 0
+    ids = [pk for pk, _keys, _parts in rows]
+    known: set[int] = set()
     if replace:
-        ids = [pk for pk, _keys in rows]
         for start in range(0, len(ids), BATCH):
-            MatchKey.objects.filter(customer_id__in=ids[start : start + BATCH]).delete()
+            part = ids[start : start + BATCH]
+            known |= set(
+                MatchKey.objects.filter(customer_id__in=part).values_list("customer_id", flat=True)
+            )
+            MatchKey.objects.filter(customer_id__in=part).delete()
     Inserter(MatchKey, ["customer", "key"]).insert(
-        (pk, h) for pk, keys in rows for h in {key_hash(k) for k in lookup_keys(keys)}
+        (pk, h) for pk, keys, _parts in rows for h in {key_hash(k) for k in lookup_keys(keys)}
     )
+    counts = Counter(p for pk, _keys, parts in rows if pk not in known for p in parts)
+    _count_parts(counts, people=sum(1 for pk in ids if pk not in known))
     return len(rows)
+
+
+def _count_parts(counts: Counter, *, people: int) -> None:
+    if not people:
+        return
+    have = dict(NamePart.objects.filter(part__in=list(counts)).values_list("part", "count"))
+    new = [(p, n) for p, n in counts.items() if p not in have]
+    Inserter(NamePart, ["part", "count"]).insert(new)
+    changed = [NamePart(part=p, count=have[p] + n) for p, n in counts.items() if p in have]
+    if changed:
+        for item in changed:
+            NamePart.objects.filter(part=item.part).update(count=item.count)
+    MatchIndexState.objects.update(people=F("people") + people)
+
+
+def _parts(f) -> tuple[str, ...]:
+    """The name parts the matcher weighs by frequency: the first and the last."""
+    parts = f.parts
+    if not parts:
+        return ()
+    return (parts[0],) if parts[0] == parts[-1] else (parts[0][:100], parts[-1][:100])
+
+
+def name_part_frequencies() -> dict[str, float] | None:
+    """Share of all customers with each name part (None before anything is indexed)."""
+    people = _state().people
+    if people < 1000:
+        return None  # too few to tell a common name from a rare one
+    return {p: n / people for p, n in NamePart.objects.values_list("part", "count")}
 
 
 # The keys stored and looked up: a row that matched nobody by phone, email or external id

@@ -184,9 +184,21 @@ class MatchKey(models.Model):
 
 class MatchIndexState(models.Model):
     """How far the match keys are up to date: customers changed before `indexed_until` have
-    their keys; one row."""
+    their keys; one row. `people` is how many customers the name-part counts cover."""
 
     indexed_until = models.DateTimeField(null=True, blank=True)
+    people = models.BigIntegerField(default=0)
 
     def __str__(self):
         return f"match keys up to {self.indexed_until}"
+
+
+class NamePart(models.Model):
+    """How many customers have this name part (a surname or given name, in pinyin for Chinese
+    names) first or last: the matcher weighs a shared common name less than a rare one."""
+
+    part = models.CharField(max_length=100, unique=True)
+    count = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.part}: {self.count}"

@@ -24,6 +24,7 @@ from guanxi.customers.services.merge import duplicate_reviews_create
 from . import progress as live
 from .choices import ImportKind, ImportStatus
 from .importers.base import Importer, Issue
+from .matching.matcher import bulk
 from .models import ImportIssue, ImportJob, ImportRecord
 from .readers import open_table
 
@@ -158,7 +159,8 @@ def _worker_start() -> None:
 
 
 def _worker_prepare(chunk):
-    return chunk, [_worker_importer.prepare(row) for row in chunk]
+    with bulk():
+        return chunk, [_worker_importer.prepare(row) for row in chunk]
 
 
 class Preparer:
@@ -178,7 +180,9 @@ class Preparer:
     def map(self, chunks):
         if self.pool is None:
             for chunk in chunks:
-                yield chunk, [self.importer.prepare(row) for row in chunk]
+                with bulk():  # many small objects, no cycles: the GC would only slow it down
+                    prepared = [self.importer.prepare(row) for row in chunk]
+                yield chunk, prepared
             return
         yield from self.pool.imap(_worker_prepare, chunks)
 

@@ -27,16 +27,13 @@ from ..choices import ImportMode, OnDuplicate, RecordAction, Severity
 from ..matching import Matcher, blocking_keys, features
 from .base import Importer, Issue, Outcome, Prepared
 
-_matcher: Matcher | None = None
 PREVIEW_REFRESH = 20_000  # customers a preview indexes before it looks for duplicates
 
 
-def matcher() -> Matcher:
-    """The matcher of every import (parameters committed in imports.matching)."""
-    global _matcher
-    if _matcher is None:
-        _matcher = Matcher.default()
-    return _matcher
+def matcher(name_part_frequencies=None) -> Matcher:
+    """The matcher of imports: the parameters committed in imports.matching, with names
+    weighed by their frequency among all customers when that is known."""
+    return Matcher.default(name_part_frequencies=name_part_frequencies)
 
 
 KIND = v.ChoiceReader(
@@ -101,16 +98,20 @@ class CustomerImporter(Importer):
         self.choice_keys = [(k, r) for k, r in CHOICES.items() if k in mapped]
         self.address_keys = [k for k in ADDRESS if k in mapped]
         self.custom_keys = [(k, d) for k, d in self.definitions.items() if f"cf_{k}" in mapped]
+        self.matcher = matcher()
 
     def begin(self) -> None:
-        """Bring the index of existing customers' match keys up to date."""
+        """Bring the index of existing customers' match keys up to date, and weigh names by
+        how common they are among all customers."""
         match_index.refresh()
+        self.matcher = matcher(match_index.name_part_frequencies())
 
     def begin_preview(self) -> None:
         """A preview is quick: the index is brought up to date (and kept) when that is quick
         too; otherwise the preview uses it as it is and the import itself refreshes it."""
         if match_index.pending() <= PREVIEW_REFRESH:
             match_index.refresh()
+        self.matcher = matcher(match_index.name_part_frequencies())
 
     def prepare(self, row) -> Prepared:
         p = Prepared(row.number)
@@ -269,7 +270,7 @@ class CustomerImporter(Importer):
         # key → the record earlier rows of this chunk went to (a stored id or a row created)
         lead_of_key: dict[tuple, object] = {}
         went_to: dict[int, object] = {}  # id(row) → where it went (a stored id, or a row created)
-        high = matcher().high
+        high = self.matcher.high
         for i, (p, row_keys) in enumerate(zip(good, keys, strict=True)):
             target, why = exact[i]
             if target is None:
@@ -330,8 +331,7 @@ class CustomerImporter(Importer):
             out.outcomes[p.row] = {"action": "created"}
         out.add("created", len(ids) - len(reviews))
         match_index.index(
-            {pk: blocking_keys(p.match) for p, pk in zip(creates, ids, strict=True) if p.match},
-            replace=False,
+            {pk: p.match for p, pk in zip(creates, ids, strict=True) if p.match}, replace=False
         )
 
         if merges:
@@ -373,7 +373,7 @@ class CustomerImporter(Importer):
         probabilistic matcher, among the stored customers (candidates found through the
         match-key index) and the earlier rows of this chunk. {index in good: (a stored id or
         the earlier row, probability, the scored pair)}, at or above the review threshold."""
-        m = matcher()
+        m = self.matcher
         rows = [i for i, unmatched_row in enumerate(unmatched) if unmatched_row and good[i].match]
         if not rows:
             return {}

@@ -107,3 +107,22 @@ def test_a_manager_is_never_matched_to_a_customer_outside_the_team(
         client.post(f"imports/{job['id']}/start")
     assert client.get(f"imports/{job['id']}").json()["counts"] == {"created": 1}
     assert not DuplicateReview.objects.filter(other=hidden).exists()
+
+
+def test_name_parts_are_counted_over_all_customers(rep, monkeypatch):
+    from guanxi.imports.models import NamePart
+
+    for i in range(3):
+        make_customer(rep, name="张伟", phones=[f"1390013900{i}"])
+    make_customer(rep, name="欧阳娜娜")
+    match_index.refresh()
+    counts = dict(NamePart.objects.values_list("part", "count"))
+    assert counts["zhang"] == 3 and counts["wei"] == 3 and counts["ouyang"] == 1
+    assert match_index.name_part_frequencies() is None  # too few customers to tell
+    from guanxi.imports.models import MatchIndexState
+
+    MatchIndexState.objects.update(people=1000)
+    assert match_index.name_part_frequencies()["zhang"] == pytest.approx(0.003)
+    # Indexing a customer again (a change) does not count their name twice.
+    match_index.reindex(list(Customer.objects.values_list("pk", flat=True)))
+    assert NamePart.objects.get(part="zhang").count == 3
