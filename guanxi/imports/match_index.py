@@ -17,7 +17,7 @@ from django.utils import timezone
 from guanxi.core.bulk import Inserter
 from guanxi.customers.selectors import customer_match_records_of
 
-from .matching import MAX_BLOCK, blocking_keys, features
+from .matching import blocking_keys, features
 from .matching.matcher import bulk
 from .models import MatchIndexState, MatchKey, NamePart
 
@@ -136,17 +136,23 @@ def name_part_frequencies() -> dict[str, float] | None:
 # The keys stored and looked up: a row that matched nobody by phone, email or external id
 # cannot find anyone by its exact keys (ph:, em:, ex:), and keys of a birthday, a postcode
 # or a single name part alone are held by thousands in a large database.
-LOOKUP_PREFIXES = ("id:", "pl:", "py:", "pys:", "p+loc:", "ad:", "bd+ini:", "py+loc:")
+LOOKUP_PREFIXES = ("id:", "pl:", "py:", "pys:", "ad:", "bd+ini:", "py+loc:")
 
 
 def lookup_keys(keys) -> list[str]:
     return [k for k in keys if k.startswith(LOOKUP_PREFIXES)]
 
 
+# A key held by more customers than this finds none of them from an import: in a database of
+# a million, a name shared by more than a few people needs a second thing in common (a city,
+# a birthday, an address, a phone's tail), which the other keys carry.
+MAX_DATABASE_BLOCK = 8
+
+
 def candidates(keys) -> set[int]:
     """The customers sharing any of these keys, leaving out keys held by more than
-    MAX_BLOCK customers (they say little about a pair). Raw SQL: the ORM's handling of
-    IN lists of thousands costs more than the query."""
+    MAX_DATABASE_BLOCK customers. Raw SQL: the ORM's handling of IN lists of thousands
+    costs more than the query."""
     from django.db import connection
 
     table = connection.ops.quote_name(MatchKey._meta.db_table)
@@ -160,7 +166,7 @@ def candidates(keys) -> set[int]:
             cursor.execute(
                 f"SELECT customer_id FROM {table} WHERE {key} IN (SELECT {key} FROM {table} "
                 f"WHERE {key} IN ({marks}) GROUP BY {key} HAVING COUNT(*) <= %s)",
-                [*part, MAX_BLOCK],
+                [*part, MAX_DATABASE_BLOCK],
             )
             found.update(row[0] for row in cursor.fetchall())
     return found

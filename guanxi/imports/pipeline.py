@@ -10,6 +10,7 @@ work in a transaction that is rolled back, keeping only the counts and the probl
 import itertools
 import multiprocessing as mp
 import os
+from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict
 
@@ -174,17 +175,25 @@ class Preparer:
             global _worker_importer
             importer.warm()  # what prepare reads from the database, read before forking
             _worker_importer = importer
-            workers = max(1, min(cores - 1, 4))
-            self.pool = mp.get_context("fork").Pool(workers, initializer=_worker_start)
+            self.workers = max(1, min(cores - 1, 4))
+            self.pool = mp.get_context("fork").Pool(self.workers, initializer=_worker_start)
 
     def map(self, chunks):
+        """In order; at most a few chunks ahead of the writer, so memory stays bounded."""
         if self.pool is None:
             for chunk in chunks:
                 with bulk():  # many small objects, no cycles: the GC would only slow it down
                     prepared = [self.importer.prepare(row) for row in chunk]
                 yield chunk, prepared
             return
-        yield from self.pool.imap(_worker_prepare, chunks)
+        ahead = 2 * self.workers
+        pending = deque()
+        for chunk in chunks:
+            pending.append(self.pool.apply_async(_worker_prepare, (chunk,)))
+            if len(pending) >= ahead:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()
 
     def __enter__(self):
         return self
