@@ -236,7 +236,7 @@ def run(db: str, file: Path, *, existing: int, dje_rows: int) -> dict:
     return results
 
 
-DJE_SCRIPT = r'''
+DJE_SCRIPT = r"""
 import os, sys, time, json
 os.environ["DJANGO_SETTINGS_MODULE"] = "benchmarks.dje_settings"
 import django
@@ -275,7 +275,7 @@ result = CustomerResource().import_data(data, dry_run=False, use_transactions=Tr
 seconds = time.monotonic() - started
 print(json.dumps({"rows": rows, "seconds": round(seconds, 1),
                   "rows_per_second": round(rows / seconds), "errors": result.has_errors()}))
-'''
+"""
 
 
 def _dje(env, file: Path, rows: int, tmp: str) -> dict:

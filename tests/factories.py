@@ -12,8 +12,9 @@ PASSWORD = "correct-horse-42"
 
 
 def make_user(username, role, *, team=None, password=PASSWORD):
-    return user_create(actor=None, username=username, role=role, team=team, password=password,
-                       check_password=False)
+    return user_create(
+        actor=None, username=username, role=role, team=team, password=password, check_password=False
+    )
 
 
 def make_customer(owner, *, name=None, allow_duplicate=True, **data):
@@ -71,7 +72,9 @@ class ApiClient:
 
     def _send(self, method, path, body):
         return getattr(self.client, method)(
-            self._url(path), json.dumps(body), content_type="application/json",
+            self._url(path),
+            json.dumps(body),
+            content_type="application/json",
             headers=self.headers,
         )
 

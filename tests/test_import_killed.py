@@ -5,6 +5,7 @@ chunks when it is resumable, and running the same command again continues where 
 Black-box: `guanxi` runs in subprocesses against a database of their own (a file under a
 temporary data folder for SQLite, a temporary database for PostgreSQL)."""
 
+import contextlib
 import csv
 import json
 import os
@@ -89,10 +90,8 @@ def kill_mid_import(env, path: Path, *extra) -> None:
         while time.monotonic() < deadline:
             done = 0
             for f in progress.glob("*.json"):
-                try:
+                with contextlib.suppress(OSError, ValueError):
                     done = max(done, json.loads(f.read_text())["rows_done"])
-                except (OSError, ValueError):
-                    pass
             if 10_000 <= done < ROWS:
                 process.send_signal(signal.SIGKILL)
                 break

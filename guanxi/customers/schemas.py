@@ -267,6 +267,7 @@ class TimelineEventOut(Schema):
 
 # Duplicates and merges
 
+
 class CustomerBrief(Schema):
     id: int
     name: str

@@ -91,4 +91,3 @@ class ImportJobAdmin(GuanxiModelAdmin):
         from django.utils import timezone
 
         return timezone.localtime(obj.created_at).strftime("%Y-%m-%d %H:%M")
-

@@ -181,4 +181,3 @@ def failed_rows(request, job_id: int):
 def saved_mappings(request, kind: str | None = None):
     """Mappings saved by name (header → field), to use with `saved_mapping`."""
     return list(selectors.saved_mappings(actor=request.user, kind=kind))
-

@@ -106,4 +106,3 @@ class SavedMappingOut(Schema):
     kind: str
     name: str
     columns: dict[str, str]
-

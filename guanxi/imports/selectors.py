@@ -148,4 +148,3 @@ def customers_touched_since_import(*, job: ImportJob, customer_ids: list[int]) -
                 model.objects.filter(customer_id__in=part).values_list("customer_id", flat=True)
             )
     return touched
-
