@@ -105,15 +105,20 @@ def _write(rows, *, replace: bool) -> int:
 
 
 def _count_parts(counts: Counter, *, people: int) -> None:
+    """Add to the name-part counts in one statement per batch (an upsert: SQLite and
+    PostgreSQL both have INSERT … ON CONFLICT)."""
     if not people:
         return
-    have = dict(NamePart.objects.filter(part__in=list(counts)).values_list("part", "count"))
-    new = [(p, n) for p, n in counts.items() if p not in have]
-    Inserter(NamePart, ["part", "count"]).insert(new)
-    changed = [NamePart(part=p, count=have[p] + n) for p, n in counts.items() if p in have]
-    if changed:
-        for item in changed:
-            NamePart.objects.filter(part=item.part).update(count=item.count)
+    from django.db import connection
+
+    table = connection.ops.quote_name(NamePart._meta.db_table)
+    if counts:
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f'INSERT INTO {table} ("part", "count") VALUES (%s, %s) '
+                f'ON CONFLICT ("part") DO UPDATE SET "count" = {table}."count" + excluded."count"',
+                list(counts.items()),
+            )
     MatchIndexState.objects.update(people=F("people") + people)
 
 

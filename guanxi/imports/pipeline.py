@@ -82,15 +82,16 @@ def run(
             on_progress(state["done"], counts)
 
     def handle(chunk, prepared):
-        outcome = importer.write(prepared, dry_run=dry_run)
-        issues = [i for p in prepared for i in p.issues] + outcome.issues
-        _add(counts, outcome.counts)
-        state["done"] += len(chunk)
-        if dry_run:
-            room = MAX_DRY_RUN_ISSUES - len(kept_issues)
-            kept_issues.extend(issues[: max(room, 0)])
-        else:
-            _save(job, issues, outcome)
+        with bulk():  # the collector would walk every live object again and again
+            outcome = importer.write(prepared, dry_run=dry_run)
+            issues = [i for p in prepared for i in p.issues] + outcome.issues
+            _add(counts, outcome.counts)
+            state["done"] += len(chunk)
+            if dry_run:
+                room = MAX_DRY_RUN_ISSUES - len(kept_issues)
+                kept_issues.extend(issues[: max(room, 0)])
+            else:
+                _save(job, issues, outcome)
         return prepared, outcome
 
     preparer = Preparer(importer, rows=job.rows_total or 0)

@@ -1,6 +1,8 @@
 """Importing customers: each row cleaned as the customer form would clean it, matched against
 the file and the database, then created, merged, updated, skipped or queued for review."""
 
+from collections import OrderedDict
+
 from django.utils.translation import gettext as _
 
 from guanxi.core.errors import ValidationFailed
@@ -28,6 +30,9 @@ from ..matching import Matcher, blocking_keys, features
 from .base import Importer, Issue, Outcome, Prepared
 
 PREVIEW_REFRESH = 20_000  # customers a preview indexes before it looks for duplicates
+# The matching features of the customers an import created last (about 1 KB each), kept so
+# that later chunks compare with them without reading them back and working them out again.
+RECENT_FEATURES = 100_000
 
 
 def matcher(name_part_frequencies=None) -> Matcher:
@@ -99,6 +104,7 @@ class CustomerImporter(Importer):
         self.address_keys = [k for k in ADDRESS if k in mapped]
         self.custom_keys = [(k, d) for k, d in self.definitions.items() if f"cf_{k}" in mapped]
         self.matcher = matcher()
+        self.recent = OrderedDict()  # customer id → features, of customers created here
 
     def begin(self) -> None:
         """Bring the index of existing customers' match keys up to date, and weigh names by
@@ -157,6 +163,7 @@ class CustomerImporter(Importer):
         try:
             p.item = customer_prepare(data=data, definitions=self.definitions)
             p.match = features(_match_record(p.item))
+            blocking_keys(p.match)  # kept on the features, for the writer
         except ValidationFailed as e:
             for field, messages in e.errors.items():
                 key = field.split(".")[0] if not field.startswith("custom_fields.") else (
@@ -330,9 +337,9 @@ class CustomerImporter(Importer):
             out.records.append((p.row, "customers.customer", pk, RecordAction.CREATED, None))
             out.outcomes[p.row] = {"action": "created"}
         out.add("created", len(ids) - len(reviews))
-        match_index.index(
-            {pk: p.match for p, pk in zip(creates, ids, strict=True) if p.match}, replace=False
-        )
+        created = {pk: p.match for p, pk in zip(creates, ids, strict=True) if p.match}
+        match_index.index(created, replace=False)
+        self._remember(created)
 
         if merges:
             overwrite = self.job.mode == ImportMode.UPSERT
@@ -356,6 +363,8 @@ class CustomerImporter(Importer):
                 out.records.append((row, "customers.customer", pk, action, undo[pk]))
             out.add("updated" if overwrite else "merged", len(merges))
             match_index.reindex(undo)
+            for pk in undo:  # changed by the merge: read again when next compared
+                self.recent.pop(pk, None)
 
         for p, target, _why, probability, evidence in reviews:
             other = target if isinstance(target, int) else new_id.get(id(target))
@@ -387,7 +396,10 @@ class CustomerImporter(Importer):
         wanted = match_index.lookup_keys(k for f in batch for k in blocking_keys(f))
         stored = match_index.candidates(wanted)
         if stored:
-            records = list(customer_selectors.customer_match_records_of(ids=stored))
+            known = [pk for pk in stored if pk in self.recent]
+            records = [(pk, self.recent[pk]) for pk in known]
+            if len(known) < len(stored):
+                records += customer_selectors.customer_match_records_of(ids=stored - set(known))
             reference = m.reference([r for _pk, r in records], ids=[pk for pk, _r in records])
             for pair in m.link_batch(batch, reference):
                 keep(rows[pair.left], pair.right, pair)
@@ -395,6 +407,11 @@ class CustomerImporter(Importer):
             left, right = sorted((pair.left, pair.right))
             keep(rows[right], good[rows[left]], pair)  # the later row goes with the earlier
         return best
+
+    def _remember(self, created: dict) -> None:
+        self.recent.update(created)
+        while len(self.recent) > RECENT_FEATURES:
+            self.recent.popitem(last=False)
 
     @staticmethod
     def _keys(item) -> list[tuple[str, str]]:

@@ -35,7 +35,12 @@ MAX_BLOCK = 20
 
 
 def blocking_keys(f: Features) -> list[str]:
-    """The blocking keys of one record, most useful first, at most MAX_KEYS."""
+    """The blocking keys of one record, most useful first, at most MAX_KEYS (worked out
+    once per record and kept on it: an import computes them where it prepares the rows)."""
+    try:
+        return f.block_keys
+    except AttributeError:
+        pass
     keys = []
     if f.id_number:
         keys.append("id:" + f.id_number)
@@ -82,7 +87,8 @@ def blocking_keys(f: Features) -> list[str]:
         keys.append("bd+ini:" + birthday + "|" + f.initials)
     if parts and place:
         keys.append("py+loc:" + f.sorted_name + "|" + place)
-    return keys[:MAX_KEYS]
+    f.block_keys = keys = keys[:MAX_KEYS]
+    return keys
 
 
 def _entries(key_lists: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray]:

@@ -72,7 +72,8 @@ class Features:
     is (year, month, day) or None, `cjk` tells a name written in Chinese characters.
     """
 
-    __slots__ = _SLOTS
+    # `blocking_keys` keeps its result on the record (not a field: not compared or shown).
+    __slots__ = (*_SLOTS, "block_keys")
 
     def __init__(self, **values):
         for slot in _SLOTS:
