@@ -6,6 +6,7 @@ from django.db.models import Prefetch, QuerySet
 from django.utils.translation import gettext as _
 
 from guanxi.accounts import access
+from guanxi.core.bulk import rows_where_in
 from guanxi.core.errors import NotFound
 
 from .filters import CustomerFilters, apply_custom_field_filters, apply_filters
@@ -125,17 +126,16 @@ def customers_by_keys(
     """Stored customers holding any of these phones, emails or external ids, read set-based
     (unscoped: the caller decides what to show): {"phone": {number: [ids]}, "email": …}."""
     found: dict[str, dict[str, list[int]]] = {"phone": {}, "email": {}, "external_id": {}}
-    for kind, values, qs, column in (
-        ("phone", phones, CustomerPhone.objects, "number"),
-        ("email", emails, CustomerEmail.objects, "email"),
-        ("external_id", external_ids, Customer.objects, "external_id"),
+    for kind, values, model, column in (
+        ("phone", phones, CustomerPhone, "number"),
+        ("email", emails, CustomerEmail, "email"),
+        ("external_id", external_ids, Customer, "external_id"),
     ):
         values = list(dict.fromkeys(v for v in values if v))
-        id_column = "pk" if kind == "external_id" else "customer_id"
-        for start in range(0, len(values), chunk):
-            part = values[start : start + chunk]
-            for value, pk in qs.filter(**{f"{column}__in": part}).values_list(column, id_column):
-                found[kind].setdefault(value, []).append(pk)
+        id_column = "id" if kind == "external_id" else "customer_id"
+        table = model._meta.db_table
+        for value, pk in rows_where_in(table, [column, id_column], column, values, chunk=chunk):
+            found[kind].setdefault(value, []).append(pk)
     return found
 
 

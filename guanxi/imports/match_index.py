@@ -112,13 +112,20 @@ def _count_parts(counts: Counter, *, people: int) -> None:
     from django.db import connection
 
     table = connection.ops.quote_name(NamePart._meta.db_table)
+    upsert = (
+        f'INSERT INTO {table} ("part", "count") {{}} ON CONFLICT ("part") '
+        f'DO UPDATE SET "count" = {table}."count" + excluded."count"'
+    )
     if counts:
         with connection.cursor() as cursor:
-            cursor.executemany(
-                f'INSERT INTO {table} ("part", "count") VALUES (%s, %s) '
-                f'ON CONFLICT ("part") DO UPDATE SET "count" = {table}."count" + excluded."count"',
-                list(counts.items()),
-            )
+            if connection.vendor == "postgresql":  # the whole batch as two arrays
+                parts, numbers = zip(*counts.items(), strict=True)
+                cursor.execute(
+                    upsert.format("SELECT * FROM unnest(%s::text[], %s::bigint[])"),
+                    [list(parts), list(numbers)],
+                )
+            else:
+                cursor.executemany(upsert.format("VALUES (%s, %s)"), list(counts.items()))
     MatchIndexState.objects.update(people=F("people") + people)
 
 
@@ -164,14 +171,34 @@ def candidates(keys) -> set[int]:
     key = connection.ops.quote_name("key")
     hashes = list({key_hash(k) for k in keys})
     found: set[int] = set()
+    postgres = connection.vendor == "postgresql"
+
+    def where(values):  # PostgreSQL takes the values as one array parameter: planned once
+        if postgres:
+            return "= ANY(%s)", [values]
+        return f"IN ({', '.join(['%s'] * len(values))})", values
+
     with connection.cursor() as cursor:
+        if postgres:
+            # A few thousand index probes: the planner, whose statistics lag behind a large
+            # import, would otherwise scan the whole table (millions of keys), in parallel.
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("SET LOCAL max_parallel_workers_per_gather = 0")
         for start in range(0, len(hashes), 5000):
-            part = hashes[start : start + 5000]
-            marks = ", ".join(["%s"] * len(part))
+            # Two index lookups: as one query with a join, the planner (which cannot tell how
+            # few keys pass the HAVING) may scan the whole table.
+            test, params = where(hashes[start : start + 5000])
             cursor.execute(
-                f"SELECT customer_id FROM {table} WHERE {key} IN (SELECT {key} FROM {table} "
-                f"WHERE {key} IN ({marks}) GROUP BY {key} HAVING COUNT(*) <= %s)",
-                [*part, MAX_DATABASE_BLOCK],
+                f"SELECT {key} FROM {table} WHERE {key} {test} GROUP BY {key} "
+                f"HAVING COUNT(*) <= %s",
+                [*params, MAX_DATABASE_BLOCK],
             )
-            found.update(row[0] for row in cursor.fetchall())
+            selective = [row[0] for row in cursor.fetchall()]
+            if selective:
+                test, params = where(selective)
+                cursor.execute(f"SELECT customer_id FROM {table} WHERE {key} {test}", params)
+                found.update(row[0] for row in cursor.fetchall())
+        if postgres:
+            cursor.execute("RESET enable_seqscan")
+            cursor.execute("RESET max_parallel_workers_per_gather")
     return found

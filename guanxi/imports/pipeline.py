@@ -162,7 +162,11 @@ def _worker_start() -> None:
 
 def _worker_prepare(chunk):
     with bulk():
-        return chunk, [_worker_importer.prepare(row) for row in chunk]
+        prepared = [_worker_importer.prepare(row) for row in chunk]
+    for p in prepared:
+        if p.item is not None:
+            p.values = {}  # shown only by a preview, which prepares its rows itself
+    return prepared
 
 
 class Preparer:
@@ -190,11 +194,13 @@ class Preparer:
         ahead = 2 * self.workers
         pending = deque()
         for chunk in chunks:
-            pending.append(self.pool.apply_async(_worker_prepare, (chunk,)))
+            pending.append((chunk, self.pool.apply_async(_worker_prepare, (chunk,))))
             if len(pending) >= ahead:
-                yield pending.popleft().get()
+                done, result = pending.popleft()
+                yield done, result.get()
         while pending:
-            yield pending.popleft().get()
+            done, result = pending.popleft()
+            yield done, result.get()
 
     def __enter__(self):
         return self
