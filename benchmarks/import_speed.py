@@ -228,7 +228,7 @@ def run(db: str, file: Path, *, existing: int, dje_rows: int) -> dict:
         print(f"guanxi import: {rows:,} rows in {inside:.1f} s = {rows / inside:,.0f} rows/s, "
               f"peak {peak / 1024:.0f} MB ({results['guanxi']['result']})")  # fmt: skip
         if dje_rows:
-            results["django_import_export"] = _dje(env, file, dje_rows, tmp)
+            results["django_import_export"] = _dje(db, file, dje_rows, tmp)
     name = f"import-{db}-{rows}" + (f"-on-{existing}" if existing else "")
     out_file = ROOT / "benchmarks" / "results" / f"{name}.json"
     out_file.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
@@ -278,14 +278,15 @@ print(json.dumps({"rows": rows, "seconds": round(seconds, 1),
 """
 
 
-def _dje(env, file: Path, rows: int, tmp: str) -> dict:
+def _dje(db: str, file: Path, rows: int, tmp: str) -> dict:
     """django-import-export on the same rows into the same model, both of its modes."""
     script = Path(tmp) / "dje_bench.py"
     script.write_text(DJE_SCRIPT)
     out = {}
     for mode in ("match", "bulk"):
-        wipe = "from guanxi.customers.models import Customer; Customer.objects.all().delete()"
-        _guanxi(env, "manage", "shell", "-c", wipe)
+        env = _env(db, Path(tmp) / f"dje-{mode}")
+        Path(env["GUANXI_DATA_DIR"]).mkdir()
+        _fresh(db, env)  # each mode into an empty database, as Guanxi's import
         done = subprocess.run([PY, str(script), str(file), str(rows), mode], env=dict(
             env, PYTHONPATH=str(ROOT)), capture_output=True, text=True)  # fmt: skip
         if done.returncode != 0:

@@ -161,16 +161,16 @@ def lookup_keys(keys) -> list[str]:
 MAX_DATABASE_BLOCK = 8
 
 
-def candidates(keys) -> set[int]:
-    """The customers sharing any of these keys, leaving out keys held by more than
-    MAX_DATABASE_BLOCK customers. Raw SQL: the ORM's handling of IN lists of thousands
-    costs more than the query."""
+def holders(hashes) -> dict[int, list[int]]:
+    """{key hash: the customers holding it} for these key hashes (`key_hash`), leaving out
+    keys held by more than MAX_DATABASE_BLOCK customers. Raw SQL: the ORM's handling of IN
+    lists of thousands costs more than the query."""
     from django.db import connection
 
     table = connection.ops.quote_name(MatchKey._meta.db_table)
     key = connection.ops.quote_name("key")
-    hashes = list({key_hash(k) for k in keys})
-    found: set[int] = set()
+    hashes = list(set(hashes))
+    found: dict[int, list[int]] = {}
     postgres = connection.vendor == "postgresql"
 
     def where(values):  # PostgreSQL takes the values as one array parameter: planned once
@@ -196,8 +196,9 @@ def candidates(keys) -> set[int]:
             selective = [row[0] for row in cursor.fetchall()]
             if selective:
                 test, params = where(selective)
-                cursor.execute(f"SELECT customer_id FROM {table} WHERE {key} {test}", params)
-                found.update(row[0] for row in cursor.fetchall())
+                cursor.execute(f"SELECT {key}, customer_id FROM {table} WHERE {key} {test}", params)
+                for h, customer in cursor.fetchall():
+                    found.setdefault(h, []).append(customer)
         if postgres:
             cursor.execute("RESET enable_seqscan")
             cursor.execute("RESET max_parallel_workers_per_gather")

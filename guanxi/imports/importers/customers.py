@@ -32,7 +32,7 @@ from .base import Importer, Issue, Outcome, Prepared
 PREVIEW_REFRESH = 20_000  # customers a preview indexes before it looks for duplicates
 # The matching features of the customers an import created last (about 1 KB each), kept so
 # that later chunks compare with them without reading them back and working them out again.
-RECENT_FEATURES = 100_000
+RECENT_FEATURES = 50_000
 
 
 def matcher(name_part_frequencies=None) -> Matcher:
@@ -393,8 +393,12 @@ class CustomerImporter(Importer):
             if i not in best or pair.probability > best[i][1]:
                 best[i] = (other, float(pair.probability), pair)
 
-        wanted = match_index.lookup_keys(k for f in batch for k in blocking_keys(f))
-        stored = match_index.candidates(wanted)
+        held = match_index.holders(
+            match_index.key_hash(k)
+            for f in batch
+            for k in match_index.lookup_keys(blocking_keys(f))
+        )
+        stored = {customer for customers in held.values() for customer in customers}
         if stored:
             known = [pk for pk in stored if pk in self.recent]
             records = [(pk, self.recent[pk]) for pk in known]

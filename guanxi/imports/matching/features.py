@@ -188,7 +188,7 @@ def _name_tuple(name: str, parts: tuple[str, ...], gender: str):
     return name, pinyin, parts, sorted_name, initials, cjk, gender, codes
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=100_000)
 def _person_name(raw: str):
     name, parts = name_parts(raw)
     return _name_tuple(name, parts, honorific_gender(raw))
@@ -327,7 +327,7 @@ def _field(value) -> str:
     return value.strip() if type(value) is str else _text(value)
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=20_000)
 def _address(province: str, city: str, district: str, street: str, postcode: str):
     """Normalised province, city, district, street and postcode, the street's (house number,
     first word, last word), the small numbers comparisons filter pairs with, and the block

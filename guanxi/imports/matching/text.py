@@ -77,7 +77,7 @@ def _cjk_parts(run: str) -> list[str]:
     return ["".join(syllables[:cut]), "".join(syllables[cut:])]
 
 
-@lru_cache(maxsize=500_000)
+@lru_cache(maxsize=100_000)
 def name_parts(name: str) -> tuple[str, tuple[str, ...]]:
     """(folded lower-case name, name parts in pinyin / latin words).
 
@@ -219,7 +219,7 @@ _STREET_TOKEN = re.compile(f"[0-9]+|[a-z]+|[{_CJK}]+")
 _STREET_DISTRICT = re.compile(f"^[{_CJK}]{{1,3}}(?:新区|区|县)(?=[{_CJK}]{{2}})")
 
 
-@lru_cache(maxsize=200_000)
+@lru_cache(maxsize=20_000)
 def street_key(street: str, places: tuple[str, ...] = ()) -> str:
     """Street as space-separated tokens: 朝阳区建国路88号3单元 → "建国路 88 号 3 单元".
 
