@@ -48,7 +48,12 @@ def known_people(env, n: int) -> list[tuple[str, str]]:
         "    print('email', e)\n"
     )
     out = guanxi(env, "manage", "shell", "-c", code)
-    return [tuple(line.split(" ", 1)) for line in out.splitlines() if " " in line]
+    # (the shell also prints a line of its own about what it imported)
+    return [
+        tuple(line.split(" ", 1))
+        for line in out.splitlines()
+        if line.startswith(("phone ", "email "))
+    ]
 
 
 def make_events(n: int, people: list, seed: int) -> list[dict]:
@@ -118,7 +123,7 @@ def main() -> None:
             headers = {"Authorization": f"Bearer {token}",
                        "Content-Type": "application/x-ndjson"}  # fmt: skip
             totals = {"accepted": 0, "duplicates": 0, "created_customers": 0, "errors": 0}
-            times = []
+            times, samples = [], []  # the first few refusals, shown in the results
             started = time.perf_counter()
             for start in range(0, len(events), args.batch):
                 body = "\n".join(json.dumps(e, ensure_ascii=False)
@@ -133,6 +138,7 @@ def main() -> None:
                 for key in ("accepted", "duplicates", "created_customers"):
                     totals[key] += data[key]
                 totals["errors"] += len(data["errors"])
+                samples += data["errors"][: 5 - len(samples)]
             seconds = time.perf_counter() - started
         finally:
             server.terminate()
@@ -146,9 +152,10 @@ def main() -> None:
         "events_per_second": round(len(events) / seconds),
         "batch_seconds_median": round(sorted(times)[len(times) // 2], 3),
         **totals,
+        "error_samples": samples,
     }
     out = ROOT / "benchmarks" / "results" / f"events-{args.db}.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    out.write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
     print(f"{len(events):,} events in {seconds:.1f} s: {len(events) / seconds:,.0f} events/s "
           f"({totals['accepted']:,} stored, {totals['duplicates']:,} repeats, "
           f"{totals['created_customers']:,} new leads) → {out.relative_to(ROOT)}")  # fmt: skip
