@@ -9,6 +9,7 @@ customers an import creates or merges into are indexed as it goes.
 
 import hashlib
 from collections import Counter
+from operator import itemgetter
 
 from django.db import transaction
 from django.db.models import F
@@ -96,8 +97,17 @@ def _write(rows, *, replace: bool) -> int:
                 MatchKey.objects.filter(customer_id__in=part).values_list("customer_id", flat=True)
             )
             MatchKey.objects.filter(customer_id__in=part).delete()
+    # In key order: the key index, the one written at random otherwise, is then filled page
+    # by page.
     Inserter(MatchKey, ["customer", "key"]).insert(
-        (pk, h) for pk, keys, _parts in rows for h in {key_hash(k) for k in lookup_keys(keys)}
+        sorted(
+            (
+                (pk, h)
+                for pk, keys, _parts in rows
+                for h in {key_hash(k) for k in lookup_keys(keys)}
+            ),
+            key=itemgetter(1),
+        )
     )
     counts = Counter(p for pk, _keys, parts in rows if pk not in known for p in parts)
     _count_parts(counts, people=sum(1 for pk in ids if pk not in known))
