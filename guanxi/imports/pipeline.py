@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from guanxi.core.bulk import Inserter
@@ -92,8 +92,10 @@ def run(
                 kept_issues.extend(issues[: max(room, 0)])
             else:
                 _save(job, issues, outcome)
+        statistics.grown(state["done"])
         return prepared, outcome
 
+    statistics = _Statistics(importer)
     preparer = Preparer(importer, rows=job.rows_total or 0)
     with channel("import"), preparer:
         if job.resumable and not dry_run:
@@ -144,6 +146,34 @@ def _run_resumable(job, table, importer, handle, counts, state, report, preparer
         _finish(job, counts, state["done"])
 
 
+class _Statistics:
+    """PostgreSQL plans each lookup from statistics taken before the import; a transaction
+    that adds a million rows to the tables it searches would soon be planned as if they
+    were nearly empty (whole-table scans instead of index probes). So the tables the
+    importer looks up in are analysed again each time the rows written double, from 20,000:
+    ANALYZE counts the transaction's own new rows, and its statistics stay in the transaction
+    (rolled back with it)."""
+
+    FIRST = 20_000
+
+    def __init__(self, importer: Importer):
+        from django.apps import apps
+
+        self.next = self.FIRST
+        self.tables = []
+        if connection.vendor == "postgresql":
+            self.tables = [apps.get_model(label)._meta.db_table for label in importer.looked_up]
+
+    def grown(self, rows: int) -> None:
+        if not self.tables or rows < self.next:
+            return
+        while self.next <= rows:
+            self.next *= 2
+        with connection.cursor() as cursor:
+            for table in self.tables:
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
+
+
 # Preparing rows (cleaning, validation, pinyin) is pure Python and independent from row to
 # row; on a machine with more than one core a large file is prepared in forked worker
 # processes while this one writes to the database.
@@ -156,8 +186,8 @@ def _worker_start() -> None:
     (nor closed) here; preparing rows needs none."""
     from django.db import connections
 
-    for connection in connections.all(initialized_only=True):
-        connection.connection = None
+    for each in connections.all(initialized_only=True):
+        each.connection = None
 
 
 def _worker_prepare(chunk):

@@ -59,6 +59,9 @@ class Importer:
     """Reads rows of one kind of file; subclasses say how to clean them and write them."""
 
     kind = ""
+    # Tables a large import both grows and looks things up in (app_label.Model): on
+    # PostgreSQL their planner statistics are refreshed as the import goes (pipeline.run).
+    looked_up = ("customers.Customer", "customers.CustomerPhone", "customers.CustomerEmail")
 
     def __init__(self, job, *, actor, definitions=None):
         self.job = job

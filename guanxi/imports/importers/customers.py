@@ -92,6 +92,7 @@ ADDRESS = ("province", "city", "district", "street", "postcode")
 
 class CustomerImporter(Importer):
     kind = "customers"
+    looked_up = (*Importer.looked_up, "imports.MatchKey")
 
     # Reading ---------------------------------------------------------------------------------
 

@@ -154,3 +154,32 @@ def test_rows_prepared_in_worker_processes_import_the_same(admin, file, monkeypa
     job = ImportJob.objects.latest("pk")
     assert job.counts == first.counts == {"created": 35, "failed": 1}
     assert list(Customer.objects.order_by("name").values_list("name", "search_text")) == alone
+
+
+def test_statistics_refreshed_while_a_large_import_writes(admin, file, monkeypatch):
+    """On PostgreSQL the looked-up tables are analysed each time the rows written double
+    (here from 7 rows on); in the import's transaction, rolled back with it on a dry run."""
+    from django.db import connection
+
+    analysed = []
+    grown = pipeline._Statistics.grown
+
+    def spy(self, rows):
+        before = self.next
+        grown(self, rows)
+        if self.tables and self.next != before:
+            analysed.append(rows)
+
+    monkeypatch.setattr(pipeline, "CHUNK", 7)
+    monkeypatch.setattr(pipeline._Statistics, "FIRST", 7)
+    monkeypatch.setattr(pipeline._Statistics, "grown", spy)
+    path = file(people(30))
+    run("customers", path, "--dry-run")
+    assert Customer.objects.count() == 0
+    run("customers", path)
+    assert ImportJob.objects.latest("pk").counts == {"created": 30}
+    assert Customer.objects.count() == 30
+    if connection.vendor == "postgresql":
+        assert analysed == [7, 14, 28] * 2  # rows written: 7, 14, 21, 28, 30
+    else:
+        assert analysed == []  # SQLite plans without such statistics
