@@ -7,6 +7,12 @@ from guanxi.core.context import current_channel
 
 from .models import AuditEntry
 
+# The columns of an audit entry, in the order set-based writers (core.bulk.Inserter) give them.
+AUDIT_COLUMNS = [
+    "at", "actor", "action", "channel", "model", "object_id", "object_repr", "customer_id",
+    "changes",
+]  # fmt: skip
+
 
 def _plain(value):
     if isinstance(value, datetime | date):

@@ -5,7 +5,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from guanxi.accounts import access
-from guanxi.accounts.audit import audit_record, diff
+from guanxi.accounts.audit import AUDIT_COLUMNS, audit_record, diff
 from guanxi.accounts.choices import AuditAction
 from guanxi.accounts.models import AuditEntry, User
 from guanxi.core.bulk import Inserter, allocate_ids
@@ -15,7 +15,7 @@ from guanxi.core.errors import Conflict, Errors, PermissionDenied, ValidationFai
 
 from .choices import Channel, Direction, EventKind, InteractionKind, TaskPriority, TaskStatus
 from .models import Interaction, Task, TimelineEvent
-from .timeline import timeline_record
+from .timeline import EVENT_COLUMNS, timeline_record
 
 INTERACTION_FIELDS = (
     "kind",
@@ -371,11 +371,6 @@ BATCH = 5000
 INTERACTION_COLUMNS = [
     "id", "created_at", "updated_at", "customer", "kind", "direction", "channel", "subject",
     "body", "outcome", "next_step", "occurred_at", "user",
-]  # fmt: skip
-EVENT_COLUMNS = ["customer", "kind", "at", "actor", "data", "object_model", "object_id"]
-AUDIT_COLUMNS = [
-    "at", "actor", "action", "channel", "model", "object_id", "object_repr", "customer_id",
-    "changes",
 ]  # fmt: skip
 
 

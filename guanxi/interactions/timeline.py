@@ -9,6 +9,9 @@ from django.utils.translation import gettext as _
 from .choices import EventKind
 from .models import TimelineEvent
 
+# The columns of a timeline event, in the order set-based writers (core.bulk.Inserter) give them.
+EVENT_COLUMNS = ["customer", "kind", "at", "actor", "data", "object_model", "object_id"]
+
 
 def timeline_record(
     *,

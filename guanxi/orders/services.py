@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from guanxi.accounts import access
-from guanxi.accounts.audit import audit_record, diff
+from guanxi.accounts.audit import AUDIT_COLUMNS, audit_record, diff
 from guanxi.accounts.choices import AuditAction
 from guanxi.accounts.models import AuditEntry
 from guanxi.core.bulk import Inserter, allocate_ids
@@ -25,7 +25,7 @@ from guanxi.customers.services.bulk import (
 )
 from guanxi.interactions.choices import EventKind
 from guanxi.interactions.models import TimelineEvent
-from guanxi.interactions.timeline import timeline_record
+from guanxi.interactions.timeline import EVENT_COLUMNS, timeline_record
 
 from .choices import OrderStatus, SalesChannel
 from .models import Order, OrderLine, Product
@@ -309,11 +309,6 @@ ORDER_COLUMNS = [
 LINE_COLUMNS = [
     "order", "product", "product_name", "category", "quantity", "unit_price", "discount",
     "amount",
-]  # fmt: skip
-EVENT_COLUMNS = ["customer", "kind", "at", "actor", "data", "object_model", "object_id"]
-AUDIT_COLUMNS = [
-    "at", "actor", "action", "channel", "model", "object_id", "object_repr", "customer_id",
-    "changes",
 ]  # fmt: skip
 
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from guanxi.accounts import access
+from guanxi.accounts.audit import AUDIT_COLUMNS
 from guanxi.accounts.choices import AuditAction
 from guanxi.accounts.models import AuditEntry, User
 from guanxi.core.bulk import Inserter, allocate_ids
@@ -20,6 +21,7 @@ from guanxi.core.context import current_channel
 from guanxi.core.errors import Conflict, Errors, PermissionDenied, ValidationFailed
 from guanxi.interactions.choices import EventKind
 from guanxi.interactions.models import TimelineEvent
+from guanxi.interactions.timeline import EVENT_COLUMNS
 
 from ..choices import Stage
 from ..cleaning import build_search_text, name_keys
@@ -255,11 +257,6 @@ CUSTOMER_COLUMNS = [
     "search_text", "company_name", "job_title", "gender", "birthday", "industry", "company_size",
     "business_scope", "source", "preferred_channel", "stage", "stage_changed_at", "external_id",
     "notes", "custom_fields",
-]  # fmt: skip
-EVENT_COLUMNS = ["customer", "kind", "at", "actor", "data", "object_model", "object_id"]
-AUDIT_COLUMNS = [
-    "at", "actor", "action", "channel", "model", "object_id", "object_repr", "customer_id",
-    "changes",
 ]  # fmt: skip
 
 

@@ -7,6 +7,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from guanxi.accounts.audit import AUDIT_COLUMNS
 from guanxi.accounts.choices import AuditAction
 from guanxi.accounts.models import AuditEntry
 from guanxi.core.bulk import Inserter, allocate_ids
@@ -14,6 +15,7 @@ from guanxi.core.context import current_channel
 from guanxi.core.errors import Conflict, ValidationFailed
 from guanxi.interactions.choices import EventKind
 from guanxi.interactions.models import TimelineEvent
+from guanxi.interactions.timeline import EVENT_COLUMNS
 
 from ..choices import CustomerKind
 from ..models import Contact
@@ -26,11 +28,6 @@ CONTACT_COLUMNS = [
     "is_primary", "notes",
 ]  # fmt: skip
 TEXT_OF_CONTACT = ("name", "title", "phone", "email", "notes")
-EVENT_COLUMNS = ["customer", "kind", "at", "actor", "data", "object_model", "object_id"]
-AUDIT_COLUMNS = [
-    "at", "actor", "action", "channel", "model", "object_id", "object_repr", "customer_id",
-    "changes",
-]  # fmt: skip
 
 
 def contact_prepare(*, data: dict) -> dict:
