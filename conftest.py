@@ -70,6 +70,13 @@ def customer(rep):
 
 
 @pytest.fixture
+def immediate_tasks(settings, django_capture_on_commit_callbacks):
+    """Background tasks run at once, when the transaction that queued them commits."""
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+    return django_capture_on_commit_callbacks
+
+
+@pytest.fixture
 def api():
     """`api(user)` → a client that sends that user's bearer token on every request."""
     from tests.factories import ApiClient

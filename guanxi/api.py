@@ -9,6 +9,7 @@ from ninja.security import HttpBearer, django_auth
 
 from guanxi.accounts.api import router as accounts_router
 from guanxi.accounts.services import token_authenticate
+from guanxi.analytics.api import router as analytics_router
 from guanxi.core.errors import GuanxiError
 from guanxi.customers.api import router as customers_router
 from guanxi.customers.merge_api import router as duplicates_router
@@ -91,6 +92,7 @@ api.add_router("/", accounts_router)
 api.add_router("/", imports_router)
 api.add_router("/", duplicates_router)
 api.add_router("/", events_router)
+api.add_router("/", analytics_router)
 
 
 # Added last, so that it only catches what no endpoint above matched.

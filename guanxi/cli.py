@@ -1,6 +1,7 @@
 """The `guanxi` command: a thin front to Guanxi's management commands.
 
 guanxi serve | demo | createuser | token | check | worker | import | export | dedupe
+       | analytics
        | manage <django command>
 """
 
@@ -17,6 +18,7 @@ COMMANDS = {
     "import": ("guanxi_import", "import customers, contacts, orders or interactions from a file"),
     "dedupe": ("guanxi_dedupe", "find duplicate customers and queue them for review"),
     "export": ("guanxi_export", "export customers, contacts, orders, interactions or tasks"),
+    "analytics": ("guanxi_analytics", "refresh customer value (RFM, lifetime value, P(alive))"),
     "manage": (None, "any Django management command (migrate, shell, dbshell…)"),
 }
 

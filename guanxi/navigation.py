@@ -45,6 +45,11 @@ def sidebar_navigation(request):
                     "link": reverse_lazy("admin:orders_order_changelist"),
                 },
                 {
+                    "title": _("Customer value"),
+                    "icon": "insights",
+                    "link": reverse_lazy("admin:analytics_value_dashboard"),
+                },
+                {
                     "title": _("Tasks"),
                     "icon": "task_alt",
                     "link": reverse_lazy("admin:interactions_task_changelist"),

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "guanxi.orders",
     "guanxi.imports",
     "guanxi.events",
+    "guanxi.analytics",
 ]
 
 MIDDLEWARE = [
@@ -198,6 +199,7 @@ UNFOLD = {
     "SHOW_VIEW_ON_SITE": False,
     "DASHBOARD_CALLBACK": "guanxi.dashboard.dashboard_callback",
     "STYLES": [lambda request: static("guanxi/guanxi.css")],
+    "SCRIPTS": [lambda request: static("guanxi/drill.js")],
     "COLORS": {
         "primary": {
             "50": "oklch(97.1% .013 17.38)",

@@ -29,8 +29,27 @@ def refresh_match_index() -> int:
     return refresh()
 
 
+@task()
+def refresh_values(refresh_id: int) -> dict:
+    """Compute every customer's value (RFM, lifetime value, P(alive)) for a queued refresh."""
+    from guanxi.analytics.models import ValueRefresh
+    from guanxi.analytics.services import value_refresh_run
+
+    refresh = value_refresh_run(refresh=ValueRefresh.objects.get(pk=refresh_id))
+    return {"customers": refresh.customers, "status": refresh.status}
+
+
+@task()
+def refresh_values_nightly() -> bool:
+    """The nightly value refresh (once a day, after the hour set in the value settings)."""
+    from guanxi.analytics.services import value_refresh_nightly
+
+    return value_refresh_nightly() is not None
+
+
 # name → (task, seconds between runs): what the scheduler beside the worker enqueues.
 PERIODIC = {
     "task-reminders": (send_task_reminders, 60),
     "match-index": (refresh_match_index, 300),
+    "nightly-values": (refresh_values_nightly, 600),
 }

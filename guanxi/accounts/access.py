@@ -132,6 +132,20 @@ MATRIX: dict[str, dict[str, str | bool]] = {
         Role.AGENT: False,
         Role.MARKETER: False,
     },
+    "analytics.refresh": {
+        Role.ADMIN: True,
+        Role.MANAGER: True,
+        Role.REP: False,
+        Role.AGENT: False,
+        Role.MARKETER: False,
+    },
+    "analytics.configure": {
+        Role.ADMIN: True,
+        Role.MANAGER: False,
+        Role.REP: False,
+        Role.AGENT: False,
+        Role.MARKETER: False,
+    },
     "audit.read_all": {
         Role.ADMIN: True,
         Role.MANAGER: False,

@@ -71,8 +71,10 @@ class Inserter:
             out.append(row)
         return out
 
-    def insert(self, rows) -> int:
-        rows = self._convert(list(rows))
+    def insert(self, rows, *, converted: bool = False) -> int:
+        """`converted`: the rows already hold database values (ISO dates, numbers for
+        decimals), which saves a pass over a million rows."""
+        rows = list(rows) if converted else self._convert(list(rows))
         if not rows:
             return 0
         quoted = ", ".join(connection.ops.quote_name(c) for c in self.columns)

@@ -8,12 +8,14 @@ from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.db.models import F
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from pydantic import ValidationError as PydanticValidationError
 from unfold.contrib.filters.admin import ChoicesDropdownFilter, DropdownFilter, TextFilter
 from unfold.decorators import action, display
 from unfold.views import ChangeList
@@ -97,6 +99,49 @@ class CityFilter(TextFilter):
         if not self.value():
             return queryset
         return apply_filters(queryset, CustomerFilters(city=self.value()), actor=request.user)
+
+
+class _ValueTextFilter(TextFilter):
+    """A text box on a value figure (customers.filters → analytics), e.g. a range "100-500"."""
+
+    filter_field = ""
+
+    def queryset(self, request, queryset):
+        if not self.value():
+            return queryset
+        try:
+            filters = CustomerFilters(**{self.filter_field: self.value()})
+        except PydanticValidationError as e:
+            raise IncorrectLookupParameters(e) from e
+        return apply_filters(queryset, filters, actor=request.user)
+
+
+class SegmentFilter(_SharedFilter):
+    title = _("RFM segment")
+    parameter_name = "segment"
+    filter_field = "segment"
+
+    def lookups(self, request, model_admin):
+        from guanxi.analytics.choices import ChineseSegment, NamedSegment
+
+        return [(c, str(label)) for c, label in [*ChineseSegment.choices, *NamedSegment.choices]]
+
+
+def _value_filter(name: str, title) -> type:
+    return type(
+        f"ValueFilter_{name}",
+        (_ValueTextFilter,),
+        {"title": title, "parameter_name": name, "filter_field": name},
+    )
+
+
+VALUE_FILTERS = [
+    _value_filter("lifetime_value", _("predicted lifetime value (from-to)")),
+    _value_filter("p_alive", _("P(alive) (from-to, 0-1)")),
+    _value_filter("historical_value", _("historical value (from-to)")),
+    _value_filter("first_order_month", _("first order in month (YYYY-MM)")),
+    _value_filter("ordered_in", _("ordered in month (YYYY-MM)")),
+]
 
 
 def custom_field_filter(definition: CustomFieldDefinition) -> type:
@@ -218,13 +263,15 @@ class CustomerAdmin(ExportListMixin, GuanxiModelAdmin):
         "stage_display",
         "owner",
         "tags_display",
+        "segment_display",
+        "lifetime_value_display",
         "created",
     ]
     search_fields = ["name"]  # shows the search box; the search itself is search_q
     search_help_text = _("Name, pinyin (zhangsan), initials (zs), part of a phone, email, company")
     actions = ["assign_owner", "add_tags", "remove_tags", "delete_selected"]
     change_form_before_template = "guanxi/customers/duplicate_warning.html"
-    list_select_related = ["owner"]
+    list_select_related = ["owner", "value"]
     warn_unsaved_form = True
     # Person-only and company-only fields show for the kind chosen (unfold's Alpine conditions).
     conditional_fields = {
@@ -260,7 +307,10 @@ class CustomerAdmin(ExportListMixin, GuanxiModelAdmin):
     # Reads ------------------------------------------------------------------------------------
 
     def get_queryset(self, request):
-        return customer_list(actor=request.user)
+        from guanxi.analytics.selectors import segment_field
+
+        qs = customer_list(actor=request.user).select_related("value")
+        return qs.annotate(rfm_segment=F(segment_field()))
 
     def get_changelist(self, request, **kwargs):
         return CustomerChangeList
@@ -279,6 +329,8 @@ class CustomerAdmin(ExportListMixin, GuanxiModelAdmin):
             ("source", ChoicesDropdownFilter),
             TagFilter,
             CityFilter,
+            SegmentFilter,
+            *VALUE_FILTERS,
         ]
         if access.role_of(request.user) != Role.REP:
             filters.insert(1, OwnerFilter)
@@ -347,6 +399,26 @@ class CustomerAdmin(ExportListMixin, GuanxiModelAdmin):
     @display(description=_("tags"), label=True)
     def tags_display(self, obj):
         return [t.name for t in obj.tags.all()] or None
+
+    @display(description=_("RFM segment"), label=True, ordering="rfm_segment")
+    def segment_display(self, obj):
+        from guanxi.analytics.selectors import segment_label
+
+        code = getattr(obj, "rfm_segment", None)
+        return segment_label(code) if code else None
+
+    @display(description=_("lifetime value"), ordering="value__lifetime_value")
+    def lifetime_value_display(self, obj):
+        value = getattr(obj, "value", None)
+        if value is None or value.lifetime_value is None:
+            return None
+        alive = "" if value.p_alive is None else f" · {value.p_alive:.0%}"
+        return format_html(
+            '<span class="gx-nowrap" title="{}">¥{}{}</span>',
+            gettext("predicted lifetime value · P(alive)"),
+            f"{value.lifetime_value:,.0f}",
+            alive,
+        )
 
     # Form -------------------------------------------------------------------------------------
 

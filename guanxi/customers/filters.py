@@ -6,7 +6,7 @@ from datetime import date
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from guanxi.core.api import MAX_ID, QueryIn
 from guanxi.core.queries import prefix_q
@@ -31,6 +31,61 @@ class CustomerFilters(QueryIn):
     source: Source | None = None
     created_after: date | None = None
     created_before: date | None = None
+    # Value figures of the latest refresh (analytics).
+    segment: str | None = Field(
+        None,
+        max_length=20,
+        description="An RFM segment: a class (important_value …) or a named segment (champions …).",
+    )
+    r_score: int | None = Field(None, ge=1, le=5)
+    f_score: int | None = Field(None, ge=1, le=5)
+    m_score: int | None = Field(None, ge=1, le=5)
+    lifetime_value: str | None = Field(
+        None,
+        max_length=40,
+        description="A range of predicted lifetime value: 1000-5000, 1000-, -200.",
+    )
+    historical_value: str | None = Field(
+        None, max_length=40, description="A range, like lifetime_value."
+    )
+    p_alive: str | None = Field(None, max_length=40, description="A range within 0-1: 0-0.3.")
+    first_order_month: str | None = Field(
+        None,
+        pattern=r"^\d{4}-\d{2}$",
+        description="Customers who first bought in this month (YYYY-MM).",
+    )
+    ordered_in: str | None = Field(
+        None,
+        pattern=r"^\d{4}-\d{2}$",
+        description="Customers with a paid order in this month (YYYY-MM).",
+    )
+
+    @field_validator("lifetime_value", "historical_value", "p_alive")
+    @classmethod
+    def _range(cls, value):
+        from guanxi.analytics.selectors import parse_range
+
+        if value not in (None, ""):
+            parse_range(value)  # a ValueError names the problem
+        return value or None
+
+    @field_validator("first_order_month", "ordered_in")
+    @classmethod
+    def _month(cls, value):
+        from guanxi.analytics.selectors import parse_month
+
+        if value not in (None, ""):
+            parse_month(value)
+        return value or None
+
+    @field_validator("segment")
+    @classmethod
+    def _segment(cls, value):
+        from guanxi.analytics.selectors import SEGMENT_CODES
+
+        if value not in (None, "") and value not in SEGMENT_CODES:
+            raise ValueError(_("Unknown RFM segment “%(s)s”.") % {"s": value})
+        return value or None
 
 
 def _search_terms(raw: str) -> tuple[str, list[str]]:
@@ -153,6 +208,11 @@ def apply_filters(qs: QuerySet[Customer], f: CustomerFilters, *, actor=None) -> 
         qs = qs.filter(created_at__date__gte=f.created_after)
     if f.created_before:
         qs = qs.filter(created_at__date__lte=f.created_before)
+    from guanxi.analytics.selectors import value_q  # analytics owns these figures
+
+    q = value_q(f)
+    if q is not None:
+        qs = qs.filter(q)
     return qs
 
 

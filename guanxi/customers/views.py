@@ -109,6 +109,15 @@ def _custom_fields(customer: Customer) -> list[dict]:
     ]
 
 
+def _value(actor, customer_id: int) -> dict:
+    from guanxi.analytics.selectors import customer_value
+
+    value = customer_value(actor=actor, customer_id=customer_id)
+    if value["p_alive"] is not None:
+        value["p_alive_percent"] = round(value["p_alive"] * 100)
+    return value
+
+
 def customer_360(request, object_id, model_admin):
     """Profile, contacts, one timeline, orders, open tasks, stage history and audit trail."""
     actor = request.user
@@ -151,6 +160,7 @@ def customer_360(request, object_id, model_admin):
         "can_contact": can_edit and customer.kind == CustomerKind.COMPANY,
         "stage_form": StageForm(initial={"stage": customer.stage}) if can_edit else None,
         "duplicates": duplicates_of(actor=actor, customer_id=customer.pk)[:5],
+        "value": _value(actor, customer.pk),
     }
     request.current_app = model_admin.admin_site.name
     return TemplateResponse(request, "guanxi/customers/customer_360.html", context)

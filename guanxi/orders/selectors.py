@@ -1,11 +1,15 @@
 """Reads of orders, scoped through the customer the order belongs to."""
 
+from datetime import date, datetime, time
+
 from django.db.models import Prefetch, QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from guanxi.accounts import access
 from guanxi.core.errors import NotFound
 
+from .choices import REVENUE_STATUSES
 from .models import Order, OrderLine, Product
 
 
@@ -40,3 +44,14 @@ def order_get(*, actor, order_id) -> Order:
 
 def product_list() -> QuerySet[Product]:
     return Product.objects.filter(is_active=True)
+
+
+def revenue_orders_between(start: date, end: date) -> QuerySet[Order]:
+    """Paid, shipped or completed orders placed from `start` up to `end` (local days,
+    end excluded); unscoped: for narrowing a list that is already scoped."""
+    zone = timezone.get_current_timezone()
+    return Order.objects.filter(
+        status__in=REVENUE_STATUSES,
+        ordered_at__gte=datetime.combine(start, time(0), tzinfo=zone),
+        ordered_at__lt=datetime.combine(end, time(0), tzinfo=zone),
+    )

@@ -262,6 +262,25 @@ def _other_users_token(w):
     return token_create(actor=None, user=outsider)[0].pk
 
 
+def _valued(w):
+    """rep's customer with a paid order, and every customer's value computed."""
+    from guanxi.analytics.services import value_refresh
+
+    if not hasattr(w, "refresh"):
+        make_order(w.users["admin"], w.target, number="V-1", status="paid")
+        w.refresh = value_refresh(actor=w.users["admin"])
+    return w.refresh
+
+
+def _check_count(role, n):
+    assert n == (1 if role in SEES_TARGET else 0), (role, n)
+
+
+def counts_target(key):
+    """Check: the figure counts rep's customer (the only buyer) exactly for those who see it."""
+    return lambda w, role, response: _check_count(role, response.json()[key])
+
+
 CASES: dict[str, Case] = {
     # Customers
     "customers.list": Case(
@@ -705,7 +724,51 @@ CASES: dict[str, Case] = {
         "GET", "/events", lambda w, c: (_event(w), c.get("events"))[1], everyone(200),
         lists_pk(lambda w: w.event, SEES_TARGET),
     ),
+    # Customer value: figures scoped like the customers they come from
+    "customers.value": Case(
+        "GET", "/customers/{int:customer_id}/value",
+        lambda w, c: (_valued(w), c.get(f"customers/{w.target.pk}/value"))[1], seen(200),
+    ),
+    "analytics.rfm": Case(
+        "GET", "/analytics/rfm", lambda w, c: (_valued(w), c.get("analytics/rfm"))[1],
+        everyone(200), counts_target("buyers"),
+    ),
+    "analytics.clv": Case(
+        "GET", "/analytics/clv", lambda w, c: (_valued(w), c.get("analytics/clv"))[1],
+        everyone(200),  # one buyer fits no model; its figures are scoped as rfm's are
+    ),
+    "analytics.cohorts": Case(
+        "GET", "/analytics/cohorts", lambda w, c: (_valued(w), c.get("analytics/cohorts"))[1],
+        everyone(200),
+        lambda w, role, r: _check_count(role, sum(x["customers"] for x in r.json()["cohorts"])),
+    ),
+    "analytics.months": Case(
+        "GET", "/analytics/months", lambda w, c: (_valued(w), c.get("analytics/months"))[1],
+        everyone(200),
+        lambda w, role, r: _check_count(role, sum(m["new_buyers"] for m in r.json())),
+    ),
+    "analytics.pareto": Case(
+        "GET", "/analytics/pareto", lambda w, c: (_valued(w), c.get("analytics/pareto"))[1],
+        everyone(200), counts_target("buyers"),
+    ),
+    "analytics.refresh": Case(
+        "POST", "/analytics/refresh", lambda w, c: c.post("analytics/refresh", {}),
+        {r: 202 if r in ("admin", "manager", "far_manager") else 403 for r in ROLES},
+    ),
+    "analytics.refresh_get": Case(
+        "GET", "/analytics/refreshes/{int:refresh_id}",
+        lambda w, c: c.get(f"analytics/refreshes/{_valued(w).pk}"),
+        {r: 200 if r in ("admin", "manager", "far_manager") else 404 for r in ROLES},
+    ),
+    "analytics.settings": Case(
+        "GET", "/analytics/settings", lambda w, c: c.get("analytics/settings"), everyone(200),
+    ),
+    "analytics.settings_patch": Case(
+        "PATCH", "/analytics/settings",
+        lambda w, c: c.patch("analytics/settings", {"churn_days": 90}), admin_only(200),
+    ),
 }  # fmt: skip
+
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -784,7 +847,7 @@ def test_every_endpoint_wants_authentication(db, method, path):
 
     url = "/api/v1" + path.replace("{int:", "{").format(
         customer_id=1, contact_id=1, interaction_id=1, order_id=1, task_id=1, user_id=1,
-        token_id=1, key="level", job_id=1, review_id=1, merge_id=1,
+        token_id=1, key="level", job_id=1, review_id=1, merge_id=1, refresh_id=1,
     )  # fmt: skip
     r = Client().generic(method, url, "{}", content_type="application/json")
     assert r.status_code == 401, (method, path, r.content[:200])

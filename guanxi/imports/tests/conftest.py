@@ -8,10 +8,3 @@ def data_dir(settings, tmp_path):
     settings.DATA_DIR = tmp_path
     settings.MEDIA_ROOT = tmp_path / "uploads"
     return tmp_path
-
-
-@pytest.fixture
-def immediate_tasks(settings, django_capture_on_commit_callbacks):
-    """Background tasks run at once, when the transaction that queued them commits."""
-    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
-    return django_capture_on_commit_callbacks
