@@ -14,14 +14,20 @@ Inputs per customer: x repeat purchases, t_x the time of the last one after the 
 (0 when x is 0), T the time from the first purchase to the end of observation, all in one time
 unit, and zbar the mean value of the repeat purchases.
 
-Numerics: likelihoods and P(alive) are sums of logs (gammaln, betaln, logaddexp, expit), so a
+Numerics: likelihoods and P(alive) are sums of logs (log-Gamma ratios, log1p, expit), so a
 customer with thousands of purchases neither overflows nor loses the dropout term. Fits work on
 terms aggregated by distinct x and distinct T plus one vector over the rows that carry a
 dropout term, with an analytic gradient in log-parameters (L-BFGS-B). Time (and, for spend,
 money) is rescaled inside the fit so every parameter is of order one; results are in the
-caller's units. The conditional expectation uses Euler's transformation of 2F1 (see
-`_expected_while_alive`), which keeps every hypergeometric argument of order one however many
-purchases a customer made.
+caller's units. The conditional expectation uses Euler's transformation of 2F1, which keeps the
+hypergeometric's arguments from growing with the number of purchases, and a Gauss rule over
+the dropout probability where its Beta is narrow (see `_expected_while_alive`).
+
+Data that show no spread in dropout (or in purchase rates) have their maximum at infinity:
+a, b -> inf with a/(a+b) fixed (or r, alpha -> inf). The fit then stops on the flat ridge and
+returns that limit model, whose predictions are sound although its a and b are arbitrary; a
+parameter pinned at the edge of the search range raises FitError, and a penalizer keeps them
+finite.
 """
 
 from collections.abc import Mapping, Sequence
@@ -36,9 +42,8 @@ SPEND_PARAMS = ("p", "q", "gamma")
 
 MIN_SPEND_CUSTOMERS = 5  # below this the three spend parameters are not identified
 
-# Log-parameters live in [-_LOG_BOUND, _LOG_BOUND] (on the rescaled units): a parameter that
-# runs to the edge means the data do not identify it (say b -> inf with a/b fixed when
-# dropout is homogeneous), which is reported instead of returned as if it were an estimate.
+# Log-parameters live in [-_LOG_BOUND, _LOG_BOUND] (on the rescaled units): one pinned at
+# the edge is an artefact of the range, reported instead of returned as an estimate.
 _LOG_BOUND = 18.0
 # t_x may exceed T by this share of the longest T: summaries rounded to two decimals of a week
 # can put the last purchase a hair after the end of observation.
@@ -46,12 +51,15 @@ _T_X_TOLERANCE = 1e-3
 # Distance from the points where scipy's hyp2f1 (or the ratio built on it) degenerates at
 # which it is evaluated instead, then interpolated (see `_c_ratio_hyp`).
 _DEGENERATE_STEP = 1e-3
+# Where the terms of 2F1's series shrink at least this fast it is summed directly.
 _SERIES_BOUND = 0.25
-# From this a on, the expectation over the dropout probability is a Gauss rule (see
-# `_expected_while_alive`), evaluated this many rows at a time.
+# From this a, or this b + x, on the expectation over the dropout probability is a Gauss rule
+# (see `_expected_while_alive`) of 32 nodes, doubled where it has not settled.
 _GAUSS_A = 20.0
+_GAUSS_B = 1e4
 _GAUSS_NODES = 32
-_GAUSS_CHUNK = 32_768
+_GAUSS_MAX_NODES = 2048
+_GAUSS_CHUNK = 1 << 21  # rows x nodes per block
 
 
 class FitError(ValueError):
@@ -279,7 +287,7 @@ def _rising(v: float, n: np.ndarray, top: int) -> tuple[np.ndarray, np.ndarray]:
     (a Beta that has all but collapsed to a point), where the difference of two gammaln of
     size 1e9 keeps only a few digits and the optimiser's line search stalls on the noise.
     """
-    if top > _POCHHAMMER_TABLE:
+    if v < 1e3 or top > _POCHHAMMER_TABLE:  # below 1e3 the gammaln keep 1e-12: cheaper
         return special.gammaln(v + n) - special.gammaln(v), special.psi(v + n) - special.psi(v)
     j = np.arange(top)
     log_rise = np.concatenate(([0.0], np.cumsum(np.log1p(j / v)))) + np.log(v) * np.arange(top + 1)
@@ -302,11 +310,13 @@ def _purchase_objective(log_params, data: _PurchaseData, shift: int, penalizer: 
     g_r = _dot(wx, psi_r)
     g_a = -_dot(wx, psi_ab)
     g_b = _dot(wx, psi_b - psi_ab)
-    # terms that depend on T alone: r log alpha - (r + x) log(alpha + T)
-    log_T = np.log(alpha + data.uT)
-    ll += data.n * r * np.log(alpha) - r * _dot(data.wT, log_T) - _dot(data.xT, log_T)
-    g_r += data.n * np.log(alpha) - _dot(data.wT, log_T)
-    g_alpha = data.n * r / alpha - _dot(r * data.wT + data.xT, 1.0 / (alpha + data.uT))
+    # terms that depend on T alone: r log alpha - (r + x) log(alpha + T), as
+    # -r log(1 + T/alpha) - x log(alpha + T) to stay exact when r and alpha run off together
+    far = alpha + data.uT
+    lift = np.log1p(data.uT / alpha)
+    ll -= r * _dot(data.wT, lift) + _dot(data.xT, np.log(far))
+    g_r -= _dot(data.wT, lift)
+    g_alpha = r * _dot(data.wT, data.uT / (alpha * far)) - _dot(data.xT, 1.0 / far)
     # the dropout term log(1 + exp(odds)), row by row; its derivative is expit(odds) * d odds
     rx = r + data.dx
     near = alpha + data.dtx
@@ -346,7 +356,11 @@ def _minimize(objective, x0, args, names):
     # A line search that stalls at the optimum (round-off in the last digits) is still a
     # solution; a real failure leaves a gradient far from zero.
     if not res.success and np.max(np.abs(res.jac)) > 1e-6:
-        raise FitError(f"did not converge after {res.nit} iterations: {res.message}")
+        raise FitError(
+            f"did not converge after {res.nit} iterations ({res.message.strip(': ')}): the "
+            "likelihood is flat where the search ended, as when the data do not identify "
+            "every parameter"
+        )
     edge = [n for n, v in zip(names, res.x, strict=True) if abs(v) > _LOG_BOUND - 1e-3]
     if edge:
         raise FitError(
@@ -438,22 +452,45 @@ def _beta_gauss(a: float, B: float, n: int) -> tuple[np.ndarray, np.ndarray]:
     j, s = j[1:], s[1:]
     off = np.sqrt(j * (j + al) * (j + be) * (j + al + be) / (s * s * (s + 1) * (s - 1)))
     nodes, vectors = linalg.eigh_tridiagonal(diagonal, off)
-    return nodes, vectors[0] ** 2
+    # a node far below the matrix's scale can come out as 0 or a hair below: the integrand's
+    # value there is its limit k u, which the smallest positive p gives
+    return np.maximum(nodes, 1e-300), vectors[0] ** 2
 
 
-def _expected_by_quadrature(t, k, m, a: float, B) -> np.ndarray:
-    """_expected_while_alive for a >= _GAUSS_A, by Gauss quadrature over p ~ Beta(a, B)."""
+def _gauss_expectation(t, k, m, a: float, B, n: int) -> np.ndarray:
+    """E[(1 - (1 + p t/m)^-k) / p], p ~ Beta(a, B), by the n-point Gauss rule of each B."""
     out = np.empty(t.shape)
     distinct, index = np.unique(B, return_inverse=True)
-    rules = [_beta_gauss(a, v, _GAUSS_NODES) for v in distinct]  # one per distinct x
+    rules = [_beta_gauss(a, v, n) for v in distinct]  # one per distinct x
     nodes = np.array([r[0] for r in rules])
     weights = np.array([r[1] for r in rules])
     u = t / m
-    for lo in range(0, t.size, _GAUSS_CHUNK):  # bounded memory: rows x nodes at a time
-        rows = slice(lo, lo + _GAUSS_CHUNK)
+    chunk = max(1, _GAUSS_CHUNK // n)  # bounded memory: rows x nodes at a time
+    for lo in range(0, t.size, chunk):
+        rows = slice(lo, lo + chunk)
         p = nodes[index[rows]]
         per_p = -np.expm1(-k[rows, None] * np.log1p(p * u[rows, None])) / p
         out[rows] = np.sum(weights[index[rows]] * per_p, axis=1)
+    return out
+
+
+def _expected_by_quadrature(t, k, m, a: float, B) -> np.ndarray:
+    """The Gauss estimate, doubling the nodes for the rows where it has not settled yet.
+
+    A Gauss rule converges geometrically, the slower the closer the integrand's branch point
+    at p = -1/u comes to where the Beta has its mass, relative to the width of that mass: a
+    few dozen nodes mostly; hundreds for a small a with k u of 1e6 (a customer of hundreds of
+    purchases, t a thousand times alpha + T).
+    """
+    n = _GAUSS_NODES
+    out = _gauss_expectation(t, k, m, a, B, n)
+    open_rows = np.arange(t.size)
+    while open_rows.size and n < _GAUSS_MAX_NODES:
+        n *= 2
+        finer = _gauss_expectation(t[open_rows], k[open_rows], m[open_rows], a, B[open_rows], n)
+        settled = np.abs(finer - out[open_rows]) <= 1e-13 * np.abs(finer)
+        out[open_rows] = finer
+        open_rows = open_rows[~settled]
     return out
 
 
@@ -465,29 +502,45 @@ def _expected_while_alive(t, k, m, a: float, B) -> np.ndarray:
     z = t/(m+t). For k in the thousands that 2F1 overflows (it grows like (1-z)^-k) while the
     product stays below one, so Euler's transformation is used instead:
         (1-z)^k 2F1(k, B; c; z) = (1-z)^(a-1) 2F1(a-1, c-k; c; z),   c = a+B-1,
-    whose first two arguments are of order one however large k is, and whose series converges
-    the faster the larger c is. With e = a - 1 and L = log(1-z) the bracket divided by e is
+    whose first two arguments (a-1 and a+b-r-1, plus 1 in MBG/NBD) do not grow with x, and
+    whose series converges the faster the larger c is. With e = a - 1 and L = log(1-z) the
+    bracket divided by e is
         -L exprel(e L) - (1-z)^e (2F1 - 1) / e,
     which avoids the 0/0 at a = 1 and the cancellation of 1 - (a number near 1) for small t.
-    For a large a (a Beta all but collapsed, as when the data show no spread in dropout) that
-    first argument is large too and hyp2f1 loses digits (1e-3 at a = 100), but then the
-    integrand is smooth over the Beta's narrow support and a 32-point Gauss rule is exact to
-    machine precision from a = 20 on.
+    For a large a or B (a Beta all but collapsed, as when the data show no spread in dropout)
+    hyp2f1 loses digits (1e-8 at a = 1e4, 1e-5 at B = 3e5, nan at a = 2e5), but the integrand
+    is smooth over the Beta's narrow support, where a Gauss rule of 32 nodes (doubled until
+    it settles) is exact to machine precision from a = 20 or B = 1e4 on; it also takes the
+    rows where hyp2f1 gives up.
     """
     t, k, m, B = np.broadcast_arrays(t, k, m, B)
     c = a + B - 1.0
     e = a - 1.0
     out = np.empty(t.shape)
     finite = np.isfinite(t)
-    if a >= _GAUSS_A:
-        out[finite] = _expected_by_quadrature(t[finite], k[finite], m[finite], a, B[finite])
-    else:
-        u = t[finite] / m[finite]
+    tf, kf, mf, Bf = t[finite], k[finite], m[finite], B[finite]
+    value = np.empty(tf.shape)
+    # a Beta that has all but collapsed (a or B large): the Gauss rule
+    narrow = np.full(tf.shape, True) if a >= _GAUSS_A else Bf >= _GAUSS_B
+    if np.any(narrow):
+        value[narrow] = _expected_by_quadrature(tf[narrow], kf[narrow], mf[narrow], a, Bf[narrow])
+    wide = ~narrow
+    if np.any(wide):
+        u = tf[wide] / mf[wide]
         z = u / (1.0 + u)
         L = -np.log1p(u)
-        cf = c[finite]
-        cg = _c_ratio(e, cf - k[finite], cf, z)
-        out[finite] = cf * (-L * special.exprel(e * L)) - np.exp(e * L) * cg
+        cw = c[finite][wide]
+        with np.errstate(invalid="ignore", over="ignore"):
+            cg = _c_ratio(e, cw - kf[wide], cw, z)
+            hyp = cw * (-L * special.exprel(e * L)) - np.exp(e * L) * cg
+        # hyp2f1 gives up (nan) when c - k is in the hundreds (b in the hundreds: hardly
+        # anyone drops out) and t is hundreds of times alpha + T: the Gauss rule there too
+        lost = ~np.isfinite(hyp)
+        if np.any(lost):
+            rows = np.flatnonzero(wide)[lost]
+            hyp[lost] = _expected_by_quadrature(tf[rows], kf[rows], mf[rows], a, Bf[rows])
+        value[wide] = hyp
+    out[finite] = value
     # t = inf: every purchase the customer will ever make, finite only when E[1/p] is (a > 1)
     out[~finite] = c[~finite] / e if a > 1 else np.inf
     return out
@@ -632,24 +685,65 @@ def _spend_history(x, zbar) -> tuple[np.ndarray, np.ndarray]:
     return _check_counts(x), zbar
 
 
-def _spend_objective(log_params, ux, wx, n, xm, w, wx_rows, const_p, const):
-    """Mean negative Gamma-Gamma log-likelihood and its gradient in log-parameters."""
+def _log_gamma_ratio(z: np.ndarray, q: float) -> tuple[np.ndarray, np.ndarray]:
+    """log Gamma(z + q) - log Gamma(z) and psi(z + q) - psi(z).
+
+    For z of 100 and more from Stirling's series written as a difference, because the
+    difference of two gammaln of size z log z keeps only 1e-16 z log z of absolute precision
+    (1e-8 at z = 1e9: a spend model whose p runs off when every order of a customer has the
+    same value), and the line search then stalls on the noise.
+    """
+    big = z >= 100.0
+    if not big.any():  # the common case, taken whole
+        return special.gammaln(z + q) - special.gammaln(z), special.psi(z + q) - special.psi(z)
+    zs, zb = z[~big], z[big]
+    log_ratio, psi_ratio = np.empty(z.shape), np.empty(z.shape)
+    log_ratio[~big] = special.gammaln(zs + q) - special.gammaln(zs)
+    psi_ratio[~big] = special.psi(zs + q) - special.psi(zs)
+    w = zb + q
+    inv_w, inv_z = 1.0 / w, 1.0 / zb
+    # log Gamma(v) = (v - 1/2) log v - v + log(2 pi)/2 + 1/(12 v) - 1/(360 v^3) + 1/(1260 v^5)
+    log_ratio[big] = (
+        (zb - 0.5) * np.log1p(q * inv_z)
+        + q * np.log(w)
+        - q
+        + (inv_w - inv_z) / 12.0
+        - (inv_w**3 - inv_z**3) / 360.0
+        + (inv_w**5 - inv_z**5) / 1260.0
+    )
+    # psi(v) = log v - 1/(2 v) - 1/(12 v^2) + 1/(120 v^4) - 1/(252 v^6)
+    psi_ratio[big] = (
+        np.log1p(q * inv_z)
+        - (inv_w - inv_z) / 2.0
+        - (inv_w**2 - inv_z**2) / 12.0
+        + (inv_w**4 - inv_z**4) / 120.0
+        - (inv_w**6 - inv_z**6) / 252.0
+    )
+    return log_ratio, psi_ratio
+
+
+def _spend_objective(log_params, ux, wx, n, xm, w, wx_rows, const_xm, const_m):
+    """Mean negative Gamma-Gamma log-likelihood and its gradient in log-parameters.
+
+    Per repeat buyer (m = zbar rescaled): log Gamma(px+q)/Gamma(px) - log Gamma(q) - log m
+    - p x log(1 + gamma/(x m)) - q log(1 + x m/gamma), the log1p forms keeping the terms
+    exact when p or q is large instead of differences of large logarithms.
+    """
     params = np.exp(log_params)
     p, q, g = params
     px = p * ux
-    ll = _dot(wx, special.gammaln(px + q) - special.gammaln(px)) - n * special.gammaln(q)
-    psi_pxq = special.psi(px + q)
-    g_p = _dot(wx * ux, psi_pxq - special.psi(px))
-    g_q = _dot(wx, psi_pxq) - n * special.psi(q)
-    # q log gamma + p x log(x m) - log m - (p x + q) log(gamma + x m), row by row
+    ratio, psi_ratio = _log_gamma_ratio(px, q)
+    ll = _dot(wx, ratio) - n * special.gammaln(q) - const_m
+    g_p = _dot(wx * ux, psi_ratio)
+    g_q = _dot(wx, special.psi(px + q)) - n * special.psi(q)
     near = g + xm
-    log_near = np.log(near)
+    lift = np.log1p(g / xm)  # log(1 + gamma/(x m)); log(1 + x m/gamma) is lift + log(x m/gamma)
+    sum_x_lift = _dot(wx_rows, lift)
+    sum_far = _dot(w, lift) + const_xm - n * np.log(g)
+    ll -= p * sum_x_lift + q * sum_far
+    g_p -= sum_x_lift
+    g_q -= sum_far
     inv_near = 1.0 / near
-    sum_x_log = _dot(wx_rows, log_near)
-    sum_log = _dot(w, log_near)
-    ll += n * q * np.log(g) + p * const_p - const - p * sum_x_log - q * sum_log
-    g_p += const_p - sum_x_log
-    g_q += n * np.log(g) - sum_log
     g_g = n * q / g - p * _dot(wx_rows, inv_near) - q * _dot(w, inv_near)
     return -ll / n, -np.array([g_p, g_q, g_g]) * params / n
 
@@ -681,11 +775,11 @@ def fit_spend(x, zbar, *, weights=None) -> SpendModel:
     m = zbar / scale
     ux, ix = _distinct_counts(x)
     wx = np.bincount(ix, weights=w, minlength=ux.size)
-    const_p = _dot(w * x, np.log(x * m))
-    const = _dot(w, np.log(m))
+    const_xm = _dot(w, np.log(x * m))
+    const_m = _dot(w, np.log(m))
     # start at p = 1, q = 2 and gamma matching the population mean p*gamma/(q-1) to mean zbar
     x0 = np.log([1.0, 2.0, 1.0])
-    args = (ux, wx, n, x * m, w, w * x, const_p, const)
+    args = (ux, wx, n, x * m, w, w * x, const_xm, const_m)
     res = _minimize(_spend_objective, x0, args, SPEND_PARAMS)
     p, q, g = np.exp(res.x)
     g *= scale

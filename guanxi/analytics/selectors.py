@@ -9,7 +9,7 @@ because every customer has one owner, and fast, because no order is read again.
 import datetime as dt
 from collections import defaultdict
 
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from guanxi.accounts import access
@@ -112,6 +112,13 @@ def segment_label(code: str, scheme: str | None = None) -> str:
         if code in choices.values:
             return str(choices(code).label)
     return ""
+
+
+def value_ordering(sort: str):
+    """An ordering of customers by a value figure ("-lifetime_value"), unvalued ones last."""
+    descending = sort.startswith("-")
+    expression = F(f"value__{sort.lstrip('-')}")
+    return expression.desc(nulls_last=True) if descending else expression.asc(nulls_last=True)
 
 
 def segment_field(prefix: str = "value__") -> str:

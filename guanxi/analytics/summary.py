@@ -334,12 +334,22 @@ def holdout_purchases(*, after: dt.date, until: dt.date, customer_ids: np.ndarra
 
 def last_order_day() -> dt.date | None:
     """The local day of the latest revenue order, if any (how far a holdout can reach)."""
-    latest = (
-        Order.objects.filter(status__in=REVENUE_STATUSES)
-        .order_by("-ordered_at")
-        .values_list("ordered_at", flat=True)
-        .first()
-    )
+    # Walk the ordered_at index from the newest order: filtering on the status first would
+    # have the database sort every revenue order.
+    latest = None
+    for at, status in Order.objects.order_by("-ordered_at").values_list("ordered_at", "status")[
+        :1000
+    ]:
+        if status in REVENUE_STATUSES:
+            latest = at
+            break
+    else:
+        latest = (
+            Order.objects.filter(status__in=REVENUE_STATUSES)
+            .order_by("-ordered_at")
+            .values_list("ordered_at", flat=True)
+            .first()
+        )
     if latest is None:
         return None
     return latest.astimezone(ZoneInfo(settings.TIME_ZONE)).date()

@@ -159,7 +159,9 @@ def dashboard(request, model_admin):
         }
         for c in cohorts
     ]
-    last = next((m for m in reversed(months) if m["churn_rate"] is not None), None)
+    # The as-of month is still running: the last complete month is the one before it.
+    complete = [m for m in months if refresh is None or m["month"] < refresh.as_of.isoformat()[:7]]
+    last = next((m for m in reversed(complete) if m["churn_rate"] is not None), None)
     buyers = rfm["buyers"]
     cards = [
         {"title": _("Buyers"), "value": f"{buyers:,}", "icon": "groups",

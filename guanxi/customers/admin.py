@@ -259,7 +259,6 @@ class CustomerAdmin(ExportListMixin, GuanxiModelAdmin):
         "kind_display",
         "primary_phone",
         "primary_email",
-        "company_name",
         "stage_display",
         "owner",
         "tags_display",
@@ -405,7 +404,8 @@ class CustomerAdmin(ExportListMixin, GuanxiModelAdmin):
         from guanxi.analytics.selectors import segment_label
 
         code = getattr(obj, "rfm_segment", None)
-        return segment_label(code) if code else None
+        # The list shows the short form: "Important value", not "… (重要价值客户)".
+        return segment_label(code).split(" (")[0] if code else None
 
     @display(description=_("lifetime value"), ordering="value__lifetime_value")
     def lifetime_value_display(self, obj):

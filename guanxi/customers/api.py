@@ -1,5 +1,7 @@
 """Customers, contacts and custom field definitions over REST."""
 
+from enum import StrEnum
+
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
@@ -41,15 +43,41 @@ def _custom_params(request) -> dict:
     return clean_custom_field_params({k: v for k, v in request.GET.items() if k.startswith("cf_")})
 
 
+class CustomerSort(StrEnum):
+    NEWEST = "-created_at"
+    NAME = "name"
+    LIFETIME_VALUE = "-lifetime_value"
+    LIFETIME_VALUE_ASC = "lifetime_value"
+    HISTORICAL_VALUE = "-historical_value"
+    HISTORICAL_VALUE_ASC = "historical_value"
+    P_ALIVE = "-p_alive"
+    P_ALIVE_ASC = "p_alive"
+    RECENCY = "recency_days"
+    RECENCY_DESC = "-recency_days"
+
+
 @router.get("/customers", response={200: CustomerPage, **READ_ERRORS})
-def list_customers(request, filters: Query[CustomerFilters], page: Query[PageParams]):
+def list_customers(
+    request,
+    filters: Query[CustomerFilters],
+    page: Query[PageParams],
+    sort: CustomerSort | None = None,
+):
     """Customers you may see; `q` searches name, pinyin, initials, phone, email and company;
-    `cf_<key>=value` filters on a custom field. A search with more than 1,000 matches
-    answers `count` 1000 and `count_exact` false."""
+    `cf_<key>=value` filters on a custom field; the value filters (`segment`,
+    `lifetime_value=1000-`, `p_alive=0-0.3` …) and `sort` use the latest value refresh
+    (customers not yet valued sort last). A search with more than 1,000 matches answers
+    `count` 1000 and `count_exact` false."""
     qs = selectors.customer_list(
         actor=request.user, filters=filters, custom=_custom_params(request), prefetch=False
     )
-    if filters.q:
+    if sort is not None and sort not in (CustomerSort.NEWEST, CustomerSort.NAME):
+        from guanxi.analytics.selectors import value_ordering
+
+        qs = qs.order_by(value_ordering(sort.value), "-id")
+    elif sort is not None:
+        qs = qs.order_by(sort.value, "-id")
+    if filters.q and sort is None:
         result = paginate(qs, page, count_limit=SEARCH_COUNT_LIMIT, newest_first=True)
     else:
         result = paginate(qs, page)

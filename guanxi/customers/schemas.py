@@ -1,4 +1,5 @@
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Annotated, Any
 
 from ninja import Field, Schema
@@ -79,6 +80,15 @@ class CustomerPatch(StrictIn):
     owner: Id | None = None
 
 
+class CustomerValueBrief(Schema):
+    as_of: date
+    segment_cn: str
+    segment_named: str
+    historical_value: Decimal
+    lifetime_value: Decimal | None
+    p_alive: float | None
+
+
 class CustomerOut(Schema):
     id: int
     kind: str
@@ -106,6 +116,15 @@ class CustomerOut(Schema):
     owner_username: str | None
     created_at: datetime
     updated_at: datetime
+    value: CustomerValueBrief | None = None
+
+    @staticmethod
+    def resolve_value(obj):
+        # The latest value refresh's figures (GET /customers/{id}/value has them all).
+        try:
+            return obj.value
+        except Exception:  # RelatedObjectDoesNotExist: not valued yet
+            return None
 
     @staticmethod
     def resolve_phones(obj):

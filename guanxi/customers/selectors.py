@@ -44,7 +44,7 @@ def customer_list(
         qs = apply_filters(qs, filters, actor=actor)
     if custom:
         qs = apply_custom_field_filters(qs, custom)
-    qs = qs.select_related("owner")
+    qs = qs.select_related("owner", "value")
     if not prefetch:
         return qs
     return qs.prefetch_related(

@@ -137,6 +137,10 @@ def load_demo(
         from . import story
 
         counts = story.load(seed=seed, customers=customers, orders=orders, users=users, out=out)
+        if orders:
+            from guanxi.analytics.services import value_refresh
+
+            value_refresh(actor=users.admin)  # the value dashboard has figures from the start
         return {"users": len(users.users), "mode": mode, **counts}
     from .bulk import BulkLoader
 
@@ -169,7 +173,13 @@ def _dependent_tables(model, plan: list, seen: set) -> None:
     for f in model._meta.many_to_many:
         through = f.remote_field.through
         plan.append(("delete", through._meta.db_table, None))
-    for rel in model._meta.related_objects:
+    # Hidden relations (related_name="+") hold rows too: analytics' history of scores.
+    reverse = [
+        f
+        for f in model._meta.get_fields(include_hidden=True)
+        if f.auto_created and not f.concrete and (f.one_to_many or f.one_to_one or f.many_to_many)
+    ]
+    for rel in reverse:
         if rel.many_to_many:
             plan.append(("delete", rel.through._meta.db_table, None))
             continue

@@ -156,6 +156,37 @@ def posterior_by_integration(kind, params, x, t_x, T, t):
     return alive / (alive + dead), integral(future) / (alive + dead)
 
 
+def expected_by_integration_over_p(model, x, t_x, T, t):
+    """E[purchases in (T, T+t]] as P(alive) times an integral over the dropout probability
+    alone: given p, the Gamma(r+x, alpha+T) posterior of lam turns the (1 - exp(-lam p t)) / p
+    of an alive customer into (1 - (1 + p t/(alpha+T))^-(r+x)) / p, and p ~ Beta(a, b+x[+1]).
+    For Betas too narrow for `posterior_by_integration`: quad over a window around the mode."""
+    r, alpha, a, b = model.params().values()
+    k, u = r + x, t / (alpha + T)
+    B = b + x + (model.kind == "mbgnbd")
+    mode = (a - 1) / (a + B - 2) if a > 1 else 0.5 / (a + B)
+    width = math.sqrt(a * B / ((a + B) ** 2 * (a + B + 1)))
+
+    def log_density(p):  # relative to the mode, normalised below by integrating it too
+        return (a - 1) * (math.log(p / mode)) + (B - 1) * (math.log1p(-p) - math.log1p(-mode))
+
+    def per_p(p):
+        return -math.expm1(-k * math.log1p(p * u)) / p
+
+    # break the range at the Beta's bulk and, for a long horizon, where p t/(alpha+T) is 1
+    breaks = {mode + j * width for j in (-40, -8, -2, 0, 2, 8, 40)} | {1.0 / max(u, 1.0)}
+    pieces = [0.0, *sorted(v for v in breaks if 0 < v < 1), 1.0]
+    # the mass is about `width` (the density is 1 at the mode): far pieces hold next to none
+    opts = {"epsabs": 1e-13 * width, "epsrel": 1e-11, "limit": 200}
+    total = mass = 0.0
+    for lo, hi in zip(pieces[:-1], pieces[1:], strict=True):
+        value, _ = integrate.quad(lambda p: per_p(p) * math.exp(log_density(p)), lo, hi, **opts)
+        weight, _ = integrate.quad(lambda p: math.exp(log_density(p)), lo, hi, **opts)
+        total, mass = total + value, mass + weight
+    total /= mass
+    return p_alive_by_hand(tuple(model.params().values()), x, t_x, T, model.kind) * total
+
+
 def cdnow_summary_from_transactions():
     """The calibration summary rebuilt from the transaction log as the README describes it:
     up to 1997-09-30 inclusive, purchases on one day counted as one, time in weeks."""
@@ -314,8 +345,9 @@ def test_spend_gradient_matches_finite_differences():
     m = rng.gamma(3.0, 1.0, 500)
     w = rng.integers(1, 4, 500).astype(float)
     ux, inverse = np.unique(x, return_inverse=True)
-    args = (ux, np.bincount(inverse, weights=w), w.sum(), x * m, w, w * x, 0.0, 0.0)
-    for start in ([0.0, 0.5, 0.0], [1.8, 1.3, 2.7], [-1.0, 0.1, -0.5]):
+    args = (ux, np.bincount(inverse, weights=w), w.sum(), x * m, w, w * x, 1.0, 2.0)
+    # p x from below 1 to the thousands: both sides of the Stirling switch in log Gamma ratios
+    for start in ([0.0, 0.5, 0.0], [1.8, 1.3, 2.7], [-1.0, 0.1, -0.5], [5.0, 1.0, 0.5]):
         _, grad = lifetime._spend_objective(np.array(start), *args)
         numeric = optimize.approx_fprime(
             np.array(start), lambda v: lifetime._spend_objective(v, *args)[0], 1e-7
@@ -419,6 +451,28 @@ def test_p_alive_and_expected_purchases_match_integration_over_rate_and_dropout(
 def test_expected_purchases_at_awkward_parameters_match_integration(model, x, t_x, T, t):
     _, expected = posterior_by_integration(model.kind, tuple(model.params().values()), x, t_x, T, t)
     assert float(model.expected_purchases(t, x, t_x, T)) == pytest.approx(expected, rel=1e-7)
+
+
+@pytest.mark.parametrize(
+    ("model", "x", "t_x", "T", "t"),
+    [
+        # no spread in dropout at all: the MBG/NBD fit of 41 look-alike customers and a heavy
+        # buyer runs off to a = 2.2e5, b = 6.4e7 (p = 0.0034 for everyone)
+        (PurchaseModel("mbgnbd", r=0.45, alpha=1.62, a=2.2e5, b=6.4e7), 4, 20.0, 30.0, 52.0),
+        (PurchaseModel("mbgnbd", r=0.45, alpha=1.62, a=2.2e5, b=6.4e7), 299, 42.7, 52.0, 52.0),
+        # a or b + x large (the Gauss rule's side): hyp2f1 would be off by 1e-5 in the second
+        (PurchaseModel("bgnbd", r=0.5, alpha=10.0, a=100.0, b=300.0), 0, 0.0, 0.0, 10.0),
+        (PurchaseModel("bgnbd", r=0.047, alpha=3.0, a=14.17, b=2.787e5), 0, 0.0, 7.0, 6.6),
+        # b in the hundreds and t a thousand times alpha + T: hyp2f1 gives nan
+        (PurchaseModel("bgnbd", r=0.5, alpha=1.0, a=0.64, b=338.0), 3, 20.0, 30.0, 5e4),
+        (PurchaseModel("bgnbd", r=0.5, alpha=1.0, a=0.38, b=1.5e4), 300, 29.0, 30.0, 1e5),
+    ],
+    ids=["collapsed", "collapsed, heavy buyer", "a=100", "b in 1e5", "b in 100s", "b in 1e4"],
+)
+def test_expected_purchases_when_the_dropout_beta_is_narrow_match_integration(model, x, t_x, T, t):
+    got = float(model.expected_purchases(t, x, t_x, T))
+    assert np.isfinite(got)
+    assert got == pytest.approx(expected_by_integration_over_p(model, x, t_x, T, t), rel=1e-8)
 
 
 @pytest.mark.parametrize("model", [CDNOW_BGNBD, CDNOW_MBGNBD], ids=lambda m: m.kind)
@@ -610,6 +664,29 @@ def test_fit_that_cannot_identify_dropout_raises_fit_error():
     t_x = np.where(x > 0, T, 0.0)
     with pytest.raises(FitError, match="did not converge: a ran to the edge"):
         fit_purchases(x, t_x, T, penalizer=0.1)
+
+
+def test_data_without_spread_in_dropout_give_the_limit_model_and_sound_predictions():
+    # 40 look-alike customers (1 to 5 orders over half a year) and one who bought daily for
+    # 300 days: MBG/NBD's likelihood grows towards a, b -> inf with a/(a+b) fixed
+    rows = []
+    for k in range(40):
+        days = sorted({(k * 7 + j * 31) % 170 for j in range(k % 5 + 1)})
+        rows.append((len(days) - 1, (days[-1] - days[0]) / 7, (178 - days[0]) / 7))
+    rows.append((299, 299 / 7, 364 / 7))
+    x, t_x, T = (np.array(column, dtype=float) for column in zip(*rows, strict=True))
+    model = fit_purchases(x, t_x, T, kind="mbgnbd")
+    assert model.a + model.b > 1e4
+    assert 0.001 < model.a / (model.a + model.b) < 0.01
+    assert (
+        model.log_likelihood
+        > fit_purchases(x, t_x, T, kind="mbgnbd", penalizer=1e-3).log_likelihood
+    )
+    alive = model.p_alive(x, t_x, T)
+    expected = model.expected_purchases(52.0, x, t_x, T)
+    assert np.all((alive >= 0) & (alive <= 1)) and np.all(np.isfinite(expected))
+    # the heavy buyer stopped 65 days ago after buying daily: gone
+    assert alive[-1] < 1e-10 and expected[-1] < 1e-8
 
 
 def test_t_x_a_rounding_error_past_t_is_clipped_to_t():

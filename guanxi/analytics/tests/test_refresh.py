@@ -298,3 +298,84 @@ def test_no_orders_at_all_still_refreshes(api, admin, customer):
     assert "1 customers, 0 buyers" in out
     clv = api(admin).get("analytics/clv").json()
     assert clv["model"] is None and clv["problems"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_forked_readers_read_what_one_reader_reads(rep, admin, monkeypatch):
+    from django.db import connection
+
+    from guanxi.analytics import summary
+
+    if connection.vendor == "sqlite":
+        pytest.skip("the SQLite test database is in memory: forked readers cannot open it")
+    _a_customer_base(rep, n=30)
+    one = summary.read(as_of=AS_OF, churn_days=90)
+    monkeypatch.setattr(summary, "PARALLEL_FROM", 1)
+    forked = summary.read(as_of=AS_OF, churn_days=90)
+    for name in ("buyer_ids", "days", "orders", "first_day", "last_day", "revenue"):
+        assert getattr(forked, name).tolist() == getattr(one, name).tolist(), name
+    assert sorted(forked.months) == sorted(one.months)
+    assert sorted(forked.cohorts) == sorted(one.cohorts)
+
+
+def test_the_customer_list_filters_and_sorts_by_value(api, admin, rep, shop):
+    _a_customer_base(rep, n=30)
+    refresh("--as-of", AS_OF.isoformat())
+    client = api(admin)
+    ranked = client.get("customers", {"sort": "-lifetime_value", "limit": 100}).json()["items"]
+    values = [float(c["value"]["lifetime_value"]) for c in ranked if c["value"]["lifetime_value"]]
+    assert values == sorted(values, reverse=True) and len(values) > 10
+    assert ranked[-1]["value"]["lifetime_value"] is None  # never bought: last
+    loyal = shop["loyal"]
+    segment = CustomerValue.objects.get(customer=loyal).segment_cn
+    listed = client.get("customers", {"segment": segment, "limit": 200}).json()
+    assert loyal.pk in {c["id"] for c in listed["items"]}
+    assert all(c["value"]["segment_cn"] == segment for c in listed["items"])
+    rich = client.get("customers", {"historical_value": "1000-", "limit": 200}).json()["items"]
+    assert {shop["loyal"].pk, shop["far"].pk} <= {c["id"] for c in rich}
+    assert all(float(c["value"]["historical_value"]) >= 1000 for c in rich)
+    assert client.get("customers", {"ordered_in": "2025-11"}).json()["count"] >= 1
+    august = client.get("customers", {"first_order_month": "2025-08", "limit": 200}).json()
+    assert shop["once"].pk in {c["id"] for c in august["items"]}
+    assert all(c["value"]["as_of"] == "2026-06-30" for c in august["items"])
+    bad = client.get("customers", {"p_alive": "high", "segment": "vip"})
+    assert bad.status_code == 422 and {"p_alive", "segment"} <= set(bad.json()["errors"])
+    # A rep's list never shows another rep's customer, whatever the value filter.
+    theirs = api(rep).get("customers", {"historical_value": "1000-", "limit": 200}).json()
+    assert shop["loyal"].pk in {c["id"] for c in theirs["items"]}
+    assert shop["far"].pk not in {c["id"] for c in theirs["items"]}
+    assert all(c["owner"] == rep.pk for c in theirs["items"])
+
+
+def test_the_value_dashboard_and_the_360_card_in_both_languages(client, admin, rep, shop):
+    from django.urls import reverse
+
+    _a_customer_base(rep, n=30)
+    refresh("--as-of", AS_OF.isoformat())
+    client.force_login(admin)
+    url = reverse("admin:analytics_value_dashboard")
+    zh = client.get(url, HTTP_ACCEPT_LANGUAGE="zh-hans").content.decode()
+    assert "客户价值" in zh and "重要价值客户" in zh and "按首单月份的同期群留存" in zh
+    en = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "Cohort retention by first-order month" in en and "data-links=" in en
+    assert "customers/customer/?segment=" in en and "ordered_in=2026-06" in en
+    page = client.get(reverse("admin:customers_customer_360", args=[shop["loyal"].pk]),
+                      HTTP_ACCEPT_LANGUAGE="en").content.decode()  # fmt: skip
+    card = page[page.index('id="value"') : page.index("</section>", page.index('id="value"'))]
+    assert "as of 2026-06-30" in card and "P(alive)" in card and "R" in card
+    # Drilling into a bar: the customer list filtered by that segment.
+    segment = CustomerValue.objects.get(customer=shop["loyal"]).segment_cn
+    listed = client.get(reverse("admin:customers_customer_changelist"), {"segment": segment})
+    assert listed.status_code == 200 and "王忠诚" in listed.content.decode()
+
+
+def test_a_rep_sees_a_dashboard_of_their_own_customers(client, rep, far_rep, shop):
+    from django.urls import reverse
+
+    refresh("--as-of", AS_OF.isoformat())
+    client.force_login(far_rep)
+    body = client.get(reverse("admin:analytics_value_dashboard")).content.decode()
+    assert "¥2,000.00" in body  # far_rep's one customer bought 2 × 1,000
+    assert "Refresh now" not in body  # reps may not refresh
+    assert client.post(reverse("admin:analytics_value_refresh")).status_code == 302
+    assert ValueRefresh.objects.filter(status="queued").count() == 0
