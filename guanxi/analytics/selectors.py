@@ -79,7 +79,7 @@ def value_q(filters) -> Q | None:
 
 
 def parse_month(text: str) -> dt.date:
-    """"2026-03" → 2026-03-01; ValueError naming the problem otherwise."""
+    """ "2026-03" → 2026-03-01; ValueError naming the problem otherwise."""
     try:
         year, month = (int(p) for p in str(text).split("-"))
         if not 1900 <= year <= 2999:

@@ -7,9 +7,7 @@ Fader & Hardie (2013): Gamma-Gamma p = 6.25, q = 3.74, γ = 15.44 on the 946 rep
 """
 
 import datetime as dt
-import os
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -17,25 +15,15 @@ from django.core.management import call_command
 from guanxi.customers.services.bulk import PreparedCustomer, customers_bulk_create
 from guanxi.imports.tests.helpers import cli, write_file
 
-# The data set lives beside the project (../shared/data/cdnow), not in it; GUANXI_CDNOW_DIR
-# points elsewhere. CI fails if it cannot find it, rather than skipping the test.
-CDNOW_DIR = Path(
-    os.environ.get("GUANXI_CDNOW_DIR")
-    or Path(__file__).resolve().parents[3].parent / "shared" / "data" / "cdnow"
-)
-SAMPLE = CDNOW_DIR / "CDNOW_sample.txt"
+from .cdnow import cdnow_file
+
 PUBLISHED_BGNBD = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}
 PUBLISHED_GG = {"p": 6.25, "q": 3.74, "gamma": 15.44}
 
 
 def _transactions():
-    if not SAMPLE.exists():
-        message = f"the CDNOW sample is not at {SAMPLE} (set GUANXI_CDNOW_DIR)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
     rows = []
-    for line in SAMPLE.read_text().splitlines():
+    for line in cdnow_file("CDNOW_sample.txt").read_text().splitlines():
         if line.strip():
             _original, sample_id, day, _cds, dollars = line.split()
             rows.append((int(sample_id), dt.datetime.strptime(day, "%Y%m%d").date(), dollars))
