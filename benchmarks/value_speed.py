@@ -62,7 +62,8 @@ client.force_login(admin)
 times = []
 for _ in range(6):
     t = time.perf_counter()
-    r = client.get("/admin/analytics/valuerefresh/value/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    r = client.get("/admin/analytics/valuerefresh/value/", HTTP_ACCEPT_LANGUAGE="zh-hans",
+                   HTTP_HOST="127.0.0.1")
     assert r.status_code == 200, r.status_code
     times.append(time.perf_counter() - t)
 dashboard = {"median_seconds": statistics.median(times[1:]), "first_seconds": times[0]}
