@@ -284,7 +284,8 @@ def refresh_page(request, object_id, model_admin):
         refresh=refresh,
         holdout=holdout,
         problems=[refresh.diagnostics[k] for k in selectors.PROBLEMS if k in refresh.diagnostics],
-        timings=sorted(refresh.timings.items()),
+        timings=[(k, v) for k, v in refresh.timings.items() if k != "changes"],
+        changes=refresh.timings.get("changes"),
     )
     return TemplateResponse(request, "guanxi/analytics/refresh.html", context)
 

@@ -379,3 +379,40 @@ def test_a_rep_sees_a_dashboard_of_their_own_customers(client, rep, far_rep, sho
     assert "Refresh now" not in body  # reps may not refresh
     assert client.post(reverse("admin:analytics_value_refresh")).status_code == 302
     assert ValueRefresh.objects.filter(status="queued").count() == 0
+
+
+def test_the_settings_page_names_a_bad_field_and_saves_good_ones(client, admin, manager):
+    from django.urls import reverse
+
+    from guanxi.analytics.models import AnalyticsSettings
+
+    url = reverse("admin:analytics_value_settings")
+    client.force_login(manager)
+    assert client.get(url).status_code == 404  # admins only
+    client.force_login(admin)
+    form = {"segment_scheme": "named", "high_score": "4", "active_days": "0",
+            "purchase_model": "bgnbd", "churn_days": "0", "lifetime_years": "3",
+            "discount_rate": "0.1", "nightly": "on", "nightly_hour": "2"}  # fmt: skip
+    body = client.post(url, form).content.decode()
+    assert 'data-field="churn_days"' in body
+    assert AnalyticsSettings.current().churn_days == 180  # nothing saved
+    response = client.post(url, form | {"churn_days": "90"})
+    assert response.status_code == 302
+    saved = AnalyticsSettings.current()
+    assert (saved.churn_days, saved.segment_scheme, saved.purchase_model) == (90, "named", "bgnbd")
+
+
+def test_refresh_now_from_the_dashboard_queues_a_refresh(client, manager, immediate_tasks):
+    from django.urls import reverse
+
+    client.force_login(manager)
+    with immediate_tasks(execute=True):
+        response = client.post(reverse("admin:analytics_value_refresh"), {"as_of": "2026-06-30"})
+    assert response.status_code == 302
+    done = ValueRefresh.objects.get()
+    assert done.status == "done" and done.requested_by == manager
+    bad = client.post(reverse("admin:analytics_value_refresh"), {"as_of": "2999-01-01"},
+                      follow=True)  # fmt: skip
+    assert "as_of: The as-of date cannot be in the future." in bad.content.decode()
+    page = client.get(reverse("admin:analytics_valuerefresh_change", args=[done.pk]))
+    assert page.status_code == 200 and "Timings" in page.content.decode()
