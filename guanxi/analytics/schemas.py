@@ -8,6 +8,20 @@ from guanxi.core.api import StrictIn
 from .choices import PurchaseModelKind, SegmentScheme
 
 
+class ValueChangeOut(Schema):
+    as_of: date
+    r_score: int | None
+    f_score: int | None
+    m_score: int | None
+    segment: str
+    segment_label: str
+    segment_cn: str
+    segment_named: str
+    p_alive: float | None
+    lifetime_value: Decimal | None
+    historical_value: Decimal
+
+
 class CustomerValueOut(Schema):
     customer: int
     computed: bool = Field(description="False until a refresh has computed this customer.")
@@ -35,6 +49,9 @@ class CustomerValueOut(Schema):
     value_365: Decimal | None
     lifetime_value: Decimal | None
     model: str = Field(description="The purchase model of the refresh (bgnbd or mbgnbd).")
+    history: list[ValueChangeOut] = Field(
+        description="The scores each time they changed, newest first (at most 24)."
+    )
 
 
 class SegmentOut(Schema):

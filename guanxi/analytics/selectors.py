@@ -17,7 +17,13 @@ from guanxi.customers.selectors import customer_get
 
 from . import summary
 from .choices import ChineseSegment, NamedSegment, PurchaseModelKind, RefreshStatus, SegmentScheme
-from .models import AnalyticsSettings, CustomerValue, ValueFigure, ValueRefresh
+from .models import (
+    AnalyticsSettings,
+    CustomerValue,
+    CustomerValueChange,
+    ValueFigure,
+    ValueRefresh,
+)
 
 VALUE_FIELDS = (
     "as_of", "orders", "repeat_purchases", "first_order_on", "last_order_on", "recency_days",
@@ -27,6 +33,11 @@ VALUE_FIELDS = (
 )  # fmt: skip
 
 
+HISTORY_FIELDS = (
+    "as_of", "r_score", "f_score", "m_score", "segment_cn", "segment_named", "p_alive",
+    "lifetime_value", "historical_value",
+)  # fmt: skip
+HISTORY_SHOWN = 24
 PROBLEMS = ("purchase_model_error", "spend_model_error")
 SEGMENT_CODES = frozenset(ChineseSegment.values) | frozenset(NamedSegment.values)
 
@@ -142,6 +153,14 @@ def customer_value(*, actor, customer_id: int) -> dict:
     out["segment_label"] = segment_label(code, scheme) if code else ""
     out["segment_scheme"] = scheme
     out["model"] = refresh.purchase_model if refresh else ""
+    out["history"] = [
+        {**h, "segment": h["segment_cn"] if scheme == SegmentScheme.CHINESE else h["segment_named"]}
+        for h in CustomerValueChange.objects.filter(customer_id=customer.pk)
+        .order_by("-as_of", "-id")
+        .values(*HISTORY_FIELDS)[:HISTORY_SHOWN]
+    ]
+    for h in out["history"]:
+        h["segment_label"] = segment_label(h["segment"])
     return out
 
 

@@ -233,9 +233,7 @@ def _compute_and_write(refresh: ValueRefresh, say) -> None:
 
     say(_("Writing the figures of %(n)s customers …") % {"n": f"{len(s.customer_ids):,}"})
     with transaction.atomic():
-        changes = _write_values(
-            refresh, s, r, f, m, seg_cn, seg_named, predictions, recency, lap
-        )
+        changes = _write_values(refresh, s, r, f, m, seg_cn, seg_named, predictions, recency, lap)
         ValueFigure.objects.all().delete()
         Inserter(
             ValueFigure,

@@ -79,6 +79,12 @@ class _Dialect:
         self.vendor = vendor
         self.offset = int(offset_seconds)
 
+    def float(self, expression: str) -> str:
+        # psycopg would hand numeric sums over as Decimal objects, far slower to convert.
+        if self.vendor == "postgresql":
+            return f"CAST({expression} AS DOUBLE PRECISION)"
+        return expression
+
     def day(self, column: str) -> str:
         if self.vendor == "postgresql":
             return f"CAST(FLOOR((EXTRACT(EPOCH FROM {column}) + {self.offset}) / 86400) AS INTEGER)"
@@ -117,7 +123,7 @@ def _purchase_days(as_of: dt.date, low: int, high: int) -> np.ndarray:
     # which costs a row lookup per order; a scan is several times faster.
     table = _q(Order._meta.db_table) + (" o NOT INDEXED" if connection.vendor == "sqlite" else " o")
     sql = f"""
-        SELECT o.customer_id, {day}, COUNT(*), SUM(o.total) FROM {table}
+        SELECT o.customer_id, {day}, COUNT(*), {dialect.float("SUM(o.total)")} FROM {table}
         WHERE o.status IN ({statuses}) AND o.ordered_at < %s
             AND o.customer_id BETWEEN %s AND %s
         GROUP BY o.customer_id, {day}

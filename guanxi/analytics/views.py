@@ -52,6 +52,14 @@ CHART_OPTIONS = {
 
 def _options(**overrides) -> str:
     options = json.loads(json.dumps(CHART_OPTIONS))
+    if overrides.get("second_axis"):
+        options["scales"]["y1"] = {
+            "position": "right",
+            "beginAtZero": True,
+            "border": {"display": False},
+            "grid": {"display": False},
+            "ticks": {"color": "#9ca3af", "precision": 0},
+        }
     if overrides.get("legend"):
         options["plugins"]["legend"] = {"display": True, "position": "top", "align": "end"}
     if overrides.get("percent"):
@@ -96,8 +104,11 @@ def dashboard(request, model_admin):
     revenue_chart = _chart(
         month_labels,
         [
-            {"type": "bar", "label": _("Revenue"), "data": [m["revenue"] for m in months],
-             "backgroundColor": "var(--color-primary-600)", "yAxisID": "y"},
+            {"type": "bar", "label": _("Revenue (¥)"), "data": [m["revenue"] for m in months],
+             "backgroundColor": "var(--color-primary-600)", "yAxisID": "y", "order": 2},
+            {"type": "line", "label": _("Orders"), "data": [m["orders"] for m in months],
+             "borderColor": "#0f172a", "backgroundColor": "#0f172a", "yAxisID": "y1",
+             "order": 1},
         ],
     )  # fmt: skip
     aov_chart = _chart(
@@ -200,6 +211,7 @@ def dashboard(request, model_admin):
         cards=cards,
         chart_options=_options(),
         legend_options=_options(legend=True),
+        two_axes_options=_options(legend=True, second_axis=True),
         revenue_chart=revenue_chart,
         month_links=json.dumps(month_links),
         aov_chart=aov_chart,

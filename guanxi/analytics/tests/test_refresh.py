@@ -182,7 +182,7 @@ def test_too_few_buyers_get_scores_but_no_model(api, admin, rep):
     assert clv["model"] is None and "too few" in clv["problems"][0]
 
 
-def test_scores_are_kept_as_history_when_they_change(rep):
+def test_scores_are_kept_as_history_when_they_change(api, rep):
     a, b = make_customer(rep, name="甲"), make_customer(rep, name="乙")
     make_order(rep, a, ordered_at=at("2026-01-01"), total="100.00")
     make_order(rep, b, ordered_at=at("2026-05-01"), total="500.00")
@@ -195,6 +195,9 @@ def test_scores_are_kept_as_history_when_they_change(rep):
     refresh("--as-of", AS_OF.isoformat())
     changed = CustomerValueChange.objects.filter(customer=a).order_by("as_of")
     assert [c.as_of for c in changed] == [dt.date(2026, 5, 31), AS_OF]
+    history = api(rep).get(f"customers/{a.pk}/value").json()["history"]
+    assert [h["as_of"] for h in history] == ["2026-06-30", "2026-05-31"]
+    assert history[0]["segment"] and history[0]["segment_label"]
 
 
 def test_a_future_as_of_date_is_refused_naming_the_field(api, manager, capsys):
