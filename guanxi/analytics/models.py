@@ -132,12 +132,16 @@ class ValueRefresh(models.Model):
 class CustomerValue(models.Model):
     """A customer's value figures as of the latest refresh."""
 
+    # Derived data, rewritten whole by every refresh from the customer ids it has just read:
+    # no database constraint, so that a million inserts are not a million key checks. The
+    # ORM still deletes a customer's rows with the customer; a refresh drops any stray row.
     customer = models.OneToOneField(
         "customers.Customer",
         verbose_name=_("customer"),
         primary_key=True,
         on_delete=models.CASCADE,
         related_name="value",
+        db_constraint=False,
     )
     as_of = models.DateField(_("as of"))
     orders = models.PositiveIntegerField(_("orders"), default=0)
@@ -196,6 +200,7 @@ class CustomerValueChange(models.Model):
         on_delete=models.CASCADE,
         related_name="+",
         db_index=False,
+        db_constraint=False,  # as CustomerValue.customer
     )
     as_of = models.DateField(_("as of"))
     r_score = models.PositiveSmallIntegerField(_("R"), null=True)

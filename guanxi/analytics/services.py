@@ -495,24 +495,30 @@ def _write_values(refresh, s, r, f, m, seg_cn, seg_named, predictions, recency, 
 
 @contextmanager
 def _indexes_set_aside(model):
-    """SQLite: drop the secondary indexes of `model` while its rows are replaced, and build
-    them again afterwards (in the same transaction): sorting a million values once is far
-    cheaper than inserting them into five B-trees one by one. PostgreSQL keeps its indexes,
-    so that readers are not locked out while a refresh writes."""
-    if connection.vendor != "sqlite":
-        yield
-        return
+    """Drop the secondary indexes of `model` while its rows are replaced and build them again
+    afterwards, in the same transaction: sorting a million values once is far cheaper than
+    inserting them into five B-trees one by one. (On PostgreSQL this holds the table's lock
+    until the refresh commits: pages that read the value table wait those seconds.)"""
     table = model._meta.db_table
     with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s "
-            "AND sql IS NOT NULL",
-            [table],
-        )
+        if connection.vendor == "sqlite":
+            cursor.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s "
+                "AND sql IS NOT NULL",
+                [table],
+            )
+        else:
+            cursor.execute(
+                "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename = %s "
+                "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)",
+                [table],
+            )
         indexes = cursor.fetchall()
         for name, _sql in indexes:
             cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
     yield
     with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")  # sorts in memory
         for _name, sql in indexes:
             cursor.execute(sql)
