@@ -87,7 +87,10 @@ class _Dialect:
 
     def day(self, column: str) -> str:
         if self.vendor == "postgresql":
-            return f"CAST(FLOOR((EXTRACT(EPOCH FROM {column}) + {self.offset}) / 86400) AS INTEGER)"
+            # date_part is double precision; EXTRACT is numeric, several times slower per row.
+            return (
+                f"CAST(FLOOR((date_part('epoch', {column}) + {self.offset}) / 86400) AS INTEGER)"
+            )
         return f"((unixepoch({column}) + {self.offset}) / 86400)"
 
 
