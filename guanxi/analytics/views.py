@@ -73,7 +73,7 @@ def _chart(labels, datasets) -> str:
 
 def customers_url(**params) -> str:
     """The customer list, filtered: where a bar of the dashboard leads."""
-    url = reverse("admin:customers_customer_changelist")
+    url = reverse("admin:customers_customer_value_list")
     return f"{url}?{urlencode(params)}"
 
 

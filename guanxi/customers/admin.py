@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
-from django.db.models import F
+from django.db.models import F, OrderBy
 from django.http import HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
@@ -44,6 +44,19 @@ from .selectors import (
 STAGE_LABELS = views.STAGE_VARIANTS
 KIND_LABELS = {CustomerKind.PERSON: "default", CustomerKind.COMPANY: "info"}
 ADDRESS_FIELDS = ("label", "province", "city", "district", "street", "postcode", "is_primary")
+
+
+class _NullsLast(OrderBy):
+    """An ordering that keeps rows without a value last when the list flips it."""
+
+    def reverse_ordering(self):
+        self.descending = not self.descending
+        return self
+
+
+def _nulls_last(field: str):
+    """A column's ordering that puts customers without the figure last, either way round."""
+    return _NullsLast(F(field), nulls_last=True)
 
 
 def customer_360_url(customer_id) -> str:
@@ -336,9 +349,26 @@ class CustomerAdmin(ExportListMixin, GuanxiModelAdmin):
         filters += [custom_field_filter(d) for d in custom_field_definitions()]
         return filters
 
+    # The value view of the list: the same filters, search and scope, value columns.
+    VALUE_COLUMNS = [
+        "name_display", "segment_display", "rfm_display", "recency_display", "orders_display",
+        "historical_display", "aov_display", "purchases_display", "value_365_display",
+        "lifetime_value_only", "p_alive_display", "as_of_display",
+    ]  # fmt: skip
+
+    def get_list_display(self, request):
+        if getattr(request, "gx_value_columns", False):
+            return self.VALUE_COLUMNS
+        return super().get_list_display(request)
+
+    def value_list_view(self, request):
+        request.gx_value_columns = True
+        return self.changelist_view(request, extra_context={"title": gettext("Customers by value")})
+
     def get_urls(self):
         wrap = self.admin_site.admin_view
         return [
+            path("value/", wrap(self.value_list_view), name="customers_customer_value_list"),
             path(
                 "<path:object_id>/360/",
                 wrap(views.customer_360),
@@ -407,7 +437,75 @@ class CustomerAdmin(ExportListMixin, GuanxiModelAdmin):
         # The list shows the short form: "Important value", not "… (重要价值客户)".
         return segment_label(code).split(" (")[0] if code else None
 
-    @display(description=_("lifetime value"), ordering="value__lifetime_value")
+    def _value(self, obj):
+        return getattr(obj, "value", None)
+
+    @display(description=_("R F M"), ordering=_nulls_last("value__r_score"))
+    def rfm_display(self, obj):
+        v = self._value(obj)
+        if v is None or v.r_score is None:
+            return None
+        return format_html('<span class="gx-rfm">{} {} {}</span>', v.r_score, v.f_score, v.m_score)
+
+    @display(description=_("recency (days)"), ordering=_nulls_last("value__recency_days"))
+    def recency_display(self, obj):
+        v = self._value(obj)
+        return None if v is None else v.recency_days
+
+    @display(description=_("orders"), ordering=_nulls_last("value__orders"))
+    def orders_display(self, obj):
+        v = self._value(obj)
+        return None if v is None else v.orders
+
+    @display(description=_("historical value"), ordering=_nulls_last("value__historical_value"))
+    def historical_display(self, obj):
+        v = self._value(obj)
+        return None if v is None else f"¥{v.historical_value:,.2f}"
+
+    @display(
+        description=_("average order value"), ordering=_nulls_last("value__average_order_value")
+    )
+    def aov_display(self, obj):
+        v = self._value(obj)
+        return (
+            None
+            if v is None or v.average_order_value is None
+            else (f"¥{v.average_order_value:,.2f}")
+        )
+
+    @display(
+        description=_("predicted purchases, 90 / 365 days"),
+        ordering=_nulls_last("value__purchases_365"),
+    )
+    def purchases_display(self, obj):
+        v = self._value(obj)
+        if v is None or v.purchases_90 is None:
+            return None
+        return f"{v.purchases_90:.2f} / {v.purchases_365:.2f}"
+
+    @display(description=_("predicted value, 365 days"), ordering=_nulls_last("value__value_365"))
+    def value_365_display(self, obj):
+        v = self._value(obj)
+        return None if v is None or v.value_365 is None else f"¥{v.value_365:,.2f}"
+
+    @display(
+        description=_("predicted lifetime value"), ordering=_nulls_last("value__lifetime_value")
+    )
+    def lifetime_value_only(self, obj):
+        v = self._value(obj)
+        return None if v is None or v.lifetime_value is None else f"¥{v.lifetime_value:,.2f}"
+
+    @display(description=_("P(alive)"), ordering=_nulls_last("value__p_alive"))
+    def p_alive_display(self, obj):
+        v = self._value(obj)
+        return None if v is None or v.p_alive is None else f"{v.p_alive:.0%}"
+
+    @display(description=_("as of"), ordering=_nulls_last("value__as_of"))
+    def as_of_display(self, obj):
+        v = self._value(obj)
+        return None if v is None else v.as_of.isoformat()
+
+    @display(description=_("lifetime value"), ordering=_nulls_last("value__lifetime_value"))
     def lifetime_value_display(self, obj):
         value = getattr(obj, "value", None)
         if value is None or value.lifetime_value is None:

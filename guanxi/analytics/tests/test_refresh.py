@@ -361,15 +361,23 @@ def test_the_value_dashboard_and_the_360_card_in_both_languages(client, admin, r
     assert "客户价值" in zh and "重要价值客户" in zh and "按首单月份的同期群留存" in zh
     en = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "Cohort retention by first-order month" in en and "data-links=" in en
-    assert "customers/customer/?segment=" in en and "ordered_in=2026-06" in en
+    assert "customers/customer/value/?segment=" in en and "ordered_in=2026-06" in en
     page = client.get(reverse("admin:customers_customer_360", args=[shop["loyal"].pk]),
                       HTTP_ACCEPT_LANGUAGE="en").content.decode()  # fmt: skip
     card = page[page.index('id="value"') : page.index("</section>", page.index('id="value"'))]
     assert "as of 2026-06-30" in card and "P(alive)" in card and "R" in card
-    # Drilling into a bar: the customer list filtered by that segment.
+    # Drilling into a bar: the customer list's value view, filtered by that segment.
     segment = CustomerValue.objects.get(customer=shop["loyal"]).segment_cn
-    listed = client.get(reverse("admin:customers_customer_changelist"), {"segment": segment})
-    assert listed.status_code == 200 and "王忠诚" in listed.content.decode()
+    value_list = reverse("admin:customers_customer_value_list")
+    listed = client.get(value_list, {"segment": segment}, HTTP_ACCEPT_LANGUAGE="en")
+    body = listed.content.decode()
+    assert listed.status_code == 200 and "王忠诚" in body and "¥1,000.00" in body
+    assert "Predicted lifetime value" in body and "P(alive)" in body and "Recency" in body
+    # Sorted by predicted lifetime value, highest first (column 10 of the value view).
+    ranked = client.get(value_list, {"o": "-10"}).content.decode()
+    assert ranked.index("王忠诚") < ranked.index("孙未购")  # never bought: after
+    bad = client.get(value_list, {"lifetime_value": "lots"})
+    assert bad.status_code in (200, 302)  # the admin's "?e=1": the filter is ignored, no 500
 
 
 def test_a_rep_sees_a_dashboard_of_their_own_customers(client, rep, far_rep, shop):
