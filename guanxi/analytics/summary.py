@@ -88,9 +88,7 @@ class _Dialect:
     def day(self, column: str) -> str:
         if self.vendor == "postgresql":
             # date_part is double precision; EXTRACT is numeric, several times slower per row.
-            return (
-                f"CAST(FLOOR((date_part('epoch', {column}) + {self.offset}) / 86400) AS INTEGER)"
-            )
+            return f"CAST(FLOOR((date_part('epoch', {column}) + {self.offset}) / 86400) AS INTEGER)"
         return f"((unixepoch({column}) + {self.offset}) / 86400)"
 
 

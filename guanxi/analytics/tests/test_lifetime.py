@@ -15,7 +15,9 @@ from guanxi.analytics.lifetime import (
     SpendModel,
     fit_purchases,
     fit_spend,
+    purchases,
     purchases_log_likelihood,
+    spend,
 )
 
 from .cdnow import cdnow_file
@@ -324,7 +326,7 @@ def test_analytic_gradient_matches_finite_differences(kind, penalizer):
     data = cdnow_summary()
     shift = lifetime.KINDS.index(kind)
     scale = data["T"].max()
-    reduced = lifetime._purchase_data(
+    reduced = purchases._purchase_data(
         data["x"], data["t_x"] / scale, data["T"] / scale, np.ones(2357), shift
     )
     # the last: r, a and b in the thousands, where log-Gamma ratios are sums over tables
@@ -335,10 +337,10 @@ def test_analytic_gradient_matches_finite_differences(kind, penalizer):
         [8, 9, 7.5, 9.5],
     )
     for start in starts:
-        value, grad = lifetime._purchase_objective(np.array(start), reduced, shift, penalizer)
+        value, grad = purchases._purchase_objective(np.array(start), reduced, shift, penalizer)
         numeric = optimize.approx_fprime(
             np.array(start),
-            lambda v: lifetime._purchase_objective(v, reduced, shift, penalizer)[0],
+            lambda v: purchases._purchase_objective(v, reduced, shift, penalizer)[0],
             1e-7,
         )
         np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-6)
@@ -353,9 +355,9 @@ def test_spend_gradient_matches_finite_differences():
     args = (ux, np.bincount(inverse, weights=w), w.sum(), x * m, w, w * x, 1.0, 2.0)
     # p x from below 1 to the thousands: both sides of the Stirling switch in log Gamma ratios
     for start in ([0.0, 0.5, 0.0], [1.8, 1.3, 2.7], [-1.0, 0.1, -0.5], [5.0, 1.0, 0.5]):
-        _, grad = lifetime._spend_objective(np.array(start), *args)
+        _, grad = spend._spend_objective(np.array(start), *args)
         numeric = optimize.approx_fprime(
-            np.array(start), lambda v: lifetime._spend_objective(v, *args)[0], 1e-7
+            np.array(start), lambda v: spend._spend_objective(v, *args)[0], 1e-7
         )
         np.testing.assert_allclose(grad, numeric, rtol=1e-5, atol=1e-6)
 
