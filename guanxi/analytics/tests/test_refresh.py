@@ -427,3 +427,21 @@ def test_refresh_now_from_the_dashboard_queues_a_refresh(client, manager, immedi
     assert "as_of: The as-of date cannot be in the future." in bad.content.decode()
     page = client.get(reverse("admin:analytics_valuerefresh_change", args=[done.pk]))
     assert page.status_code == 200 and "Timings" in page.content.decode()
+
+
+def test_the_nightly_refresh_runs_once_a_day_after_its_hour(rep, shop):
+    from guanxi.analytics.models import AnalyticsSettings
+    from guanxi.analytics.services import value_refresh_nightly
+    from guanxi.tasks import PERIODIC, refresh_values_nightly
+
+    assert PERIODIC["nightly-values"][0] is refresh_values_nightly
+    early = dt.datetime.combine(dt.date.today(), dt.time(1, 30), tzinfo=SHANGHAI)
+    late = early + dt.timedelta(hours=2)
+    assert value_refresh_nightly(now=early) is None  # before 02:00
+    done = value_refresh_nightly(now=late)
+    assert done.status == "done" and done.requested_by is None and done.customers == 5
+    assert value_refresh_nightly(now=late + dt.timedelta(hours=1)) is None  # once a day
+    settings = AnalyticsSettings.current()
+    settings.nightly = False
+    settings.save()
+    assert value_refresh_nightly(now=late + dt.timedelta(days=1)) is None  # switched off
