@@ -1,7 +1,9 @@
-"""Where the CDNOW data set is: beside the project (../shared/data/cdnow), not in it, or where
-GUANXI_CDNOW_DIR says. Under CI a missing data set fails the tests that need it; elsewhere
-they are skipped with the reason."""
+"""Where the CDNOW data set is: GUANXI_CDNOW_DIR, else beside the project
+(../shared/data/cdnow), else inside the `lifetimes` package (a test dependency, which ships
+the same files). Under CI a missing data set fails the tests that need it; elsewhere they are
+skipped with the reason."""
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -10,12 +12,23 @@ import pytest
 ROOT = Path(__file__).resolve().parents[3]
 
 
+def _folders():
+    if os.environ.get("GUANXI_CDNOW_DIR"):
+        yield Path(os.environ["GUANXI_CDNOW_DIR"])
+    yield ROOT.parent / "shared" / "data" / "cdnow"
+    spec = importlib.util.find_spec("lifetimes")  # found, not imported
+    if spec is not None and spec.origin:
+        yield Path(spec.origin).parent / "datasets"
+
+
 def cdnow_file(name: str) -> Path:
-    folder = Path(os.environ.get("GUANXI_CDNOW_DIR") or ROOT.parent / "shared" / "data" / "cdnow")
-    path = folder / name
-    if not path.exists():
-        message = f"the CDNOW data set is not at {path} (set GUANXI_CDNOW_DIR)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
+    tried = []
+    for folder in _folders():
+        path = folder / name
+        if path.exists():
+            return path
+        tried.append(str(path))
+    message = f"the CDNOW data set is not at {' or '.join(tried)} (set GUANXI_CDNOW_DIR)"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
