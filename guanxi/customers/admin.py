@@ -361,6 +361,12 @@ class CustomerAdmin(ExportListMixin, GuanxiModelAdmin):
             return self.VALUE_COLUMNS
         return super().get_list_display(request)
 
+    def get_ordering(self, request):
+        if getattr(request, "gx_value_columns", False):
+            # Highest predicted lifetime value first; customers not yet valued last.
+            return [F("value__lifetime_value").desc(nulls_last=True)]
+        return super().get_ordering(request)
+
     def value_list_view(self, request):
         request.gx_value_columns = True
         return self.changelist_view(request, extra_context={"title": gettext("Customers by value")})

@@ -770,7 +770,6 @@ CASES: dict[str, Case] = {
 }  # fmt: skip
 
 
-
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("name", list(CASES))
 def test_role_gets_exactly_what_the_matrix_says(world, api, name, role):

@@ -373,7 +373,10 @@ def test_the_value_dashboard_and_the_360_card_in_both_languages(client, admin, r
     body = listed.content.decode()
     assert listed.status_code == 200 and "王忠诚" in body and "¥1,000.00" in body
     assert "Predicted lifetime value" in body and "P(alive)" in body and "Recency" in body
-    # Sorted by predicted lifetime value, highest first (column 10 of the value view).
+    # By default sorted by predicted lifetime value, highest first; so is column 10 reversed.
+    assert client.get(value_list).content.decode().index("王忠诚") < (
+        client.get(value_list).content.decode().index("孙未购")
+    )
     ranked = client.get(value_list, {"o": "-10"}).content.decode()
     assert ranked.index("王忠诚") < ranked.index("孙未购")  # never bought: after
     bad = client.get(value_list, {"lifetime_value": "lots"})
