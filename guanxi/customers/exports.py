@@ -64,28 +64,42 @@ def yes_no(value: bool) -> str:
 
 
 def _customer_columns(definitions) -> list[tuple[str, str]]:
-    return [
-        ("id", _("ID")),
-        ("kind", _("Kind")),
-        ("name", _("Name")),
-        ("company_name", _("Company")),
-        ("job_title", field_label(Customer, "job_title")),
-        ("phones", _("Phones")),
-        ("emails", _("Emails")),
-        ("stage", _("Lifecycle stage")),
-        ("owner", _("Owner")),
-        ("tags", _("Tags")),
-        ("province", _("Province")),
-        ("city", _("City")),
-        ("district", _("District")),
-        ("street", _("Street address")),
-        ("industry", _("Industry")),
-        ("source", _("Source channel")),
-        ("birthday", _("Birthday")),
-        ("gender", _("Gender")),
-        ("created_at", _("Created")),
-        ("external_id", field_label(Customer, "external_id")),
-    ] + [(f"cf_{d.key}", d.label) for d in definitions]
+    return (
+        [
+            ("id", _("ID")),
+            ("kind", _("Kind")),
+            ("name", _("Name")),
+            ("company_name", _("Company")),
+            ("job_title", field_label(Customer, "job_title")),
+            ("phones", _("Phones")),
+            ("emails", _("Emails")),
+            ("stage", _("Lifecycle stage")),
+            ("owner", _("Owner")),
+            ("tags", _("Tags")),
+            ("province", _("Province")),
+            ("city", _("City")),
+            ("district", _("District")),
+            ("street", _("Street address")),
+            ("industry", _("Industry")),
+            ("source", _("Source channel")),
+            ("birthday", _("Birthday")),
+            ("gender", _("Gender")),
+            ("created_at", _("Created")),
+            ("external_id", field_label(Customer, "external_id")),
+        ]
+        + [(f"cf_{d.key}", d.label) for d in definitions]
+        + [
+            # The latest value refresh (analytics), empty for customers not yet valued.
+            ("value_segment", _("RFM segment")),
+            ("value_rfm", _("R F M")),
+            ("value_orders", _("Orders")),
+            ("value_historical", _("Historical value")),
+            ("value_aov", _("Average order value")),
+            ("value_clv", _("Predicted lifetime value")),
+            ("value_p_alive", _("P(alive)")),
+            ("value_as_of", _("Value as of")),
+        ]
+    )
 
 
 def customer_export(
@@ -109,7 +123,7 @@ def customer_export(
     else:
         queryset = access.scope_customers(queryset, actor).prefetch_related(None)
         recorded = list_params or {}
-    queryset = queryset.select_related("owner")
+    queryset = queryset.select_related("owner", "value")
     count = queryset.count()
     export_audit(
         actor=actor,
@@ -120,6 +134,9 @@ def customer_export(
     )
     definitions = list(CustomFieldDefinition.objects.filter(is_active=True))
     columns = _customer_columns(definitions)
+    from guanxi.analytics.selectors import segment_field, segment_label
+
+    segment = segment_field(prefix="")
 
     def render(chunk: list[Customer]):
         customer_list_load(chunk)  # phones, emails, tags, addresses: four queries a chunk
@@ -151,6 +168,7 @@ def customer_export(
             }
             for d in definitions:
                 values[f"cf_{d.key}"] = c.custom_fields.get(d.key, "")
+            values.update(_value_cells(getattr(c, "value", None), segment, segment_label))
             yield [values[key] for key, _label in columns]
 
     return Table(
@@ -160,6 +178,27 @@ def customer_export(
         rows=rendered(chunked(queryset), render),
         count=count,
     )
+
+
+def _value_cells(v, segment: str, label) -> dict:
+    if v is None:
+        return dict.fromkeys(VALUE_KEYS, "")
+    return {
+        "value_segment": label(getattr(v, segment)) if getattr(v, segment) else "",
+        "value_rfm": f"{v.r_score}{v.f_score}{v.m_score}" if v.r_score else "",
+        "value_orders": v.orders,
+        "value_historical": str(v.historical_value),
+        "value_aov": "" if v.average_order_value is None else str(v.average_order_value),
+        "value_clv": "" if v.lifetime_value is None else str(v.lifetime_value),
+        "value_p_alive": "" if v.p_alive is None else f"{v.p_alive:.4f}",
+        "value_as_of": local_date(v.as_of),
+    }
+
+
+VALUE_KEYS = (
+    "value_segment", "value_rfm", "value_orders", "value_historical", "value_aov", "value_clv",
+    "value_p_alive", "value_as_of",
+)  # fmt: skip
 
 
 # Contacts ------------------------------------------------------------------------------------

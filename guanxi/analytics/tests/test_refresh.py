@@ -448,3 +448,19 @@ def test_the_nightly_refresh_runs_once_a_day_after_its_hour(rep, shop):
     settings.nightly = False
     settings.save()
     assert value_refresh_nightly(now=late + dt.timedelta(days=1)) is None  # switched off
+
+
+def test_the_customer_export_carries_the_value_figures(api, admin, rep, shop):
+    import csv
+    import io
+
+    refresh("--as-of", AS_OF.isoformat())
+    response = api(rep).get("customers/export", {"format": "csv"})
+    assert response.status_code == 200
+    text = b"".join(response.streaming_content).decode("utf-8-sig")
+    rows = {r["Name"]: r for r in csv.DictReader(io.StringIO(text))}
+    assert "周远方" not in rows  # another rep's customer: not exported
+    loyal = rows["王忠诚"]
+    assert loyal["Orders"] == "5" and loyal["Historical value"] == "1000.00"
+    assert loyal["Value as of"] == "2026-06-30" and loyal["RFM segment"]
+    assert rows["孙未购"]["RFM segment"] == "" and rows["孙未购"]["Orders"] == "0"

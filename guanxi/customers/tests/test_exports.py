@@ -200,9 +200,9 @@ def test_customer_export_reads_a_fixed_number_of_queries_per_chunk(rep):
         return len(ctx.captured_queries), len(rows)
 
     _fill(rep, 5)
-    assert queries() == (9, 5)  # and one for the rep's access grants
+    assert queries() == (10, 5)  # and one for the rep's access grants, one for the value settings
     _fill(rep, 15, start=5)
-    assert queries() == (9, 20)
+    assert queries() == (10, 20)
 
 
 def test_customer_export_reads_in_chunks_by_id(rep, monkeypatch):
@@ -213,7 +213,8 @@ def test_customer_export_reads_in_chunks_by_id(rep, monkeypatch):
     with CaptureQueriesContext(connection) as ctx:
         rows = list(customer_export(actor=rep).rows)
     assert [r[2] for r in rows] == [f"客户{i}" for i in range(7)]
-    assert len(ctx.captured_queries) == 4 + 3 * 5  # grants, count, audit, fields; 3 chunks
+    assert len(ctx.captured_queries) == 5 + 3 * 5  # grants, count, audit, fields, value settings;
+    # 3 chunks
 
 
 # Contacts ------------------------------------------------------------------------------------
