@@ -1,6 +1,5 @@
 """The dashboard's figures, computed by the selectors in customers.reports, scoped to the viewer."""
 
-import json
 from urllib.parse import urlencode
 
 from django.urls import reverse
@@ -9,6 +8,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from guanxi.accounts import access
+from guanxi.core.charts import chart_data, chart_options, money
 from guanxi.customers import reports
 from guanxi.customers.choices import Stage
 
@@ -22,41 +22,9 @@ STAGE_COLOURS = {
 }
 
 
-def money(amount) -> str:
-    return f"¥{amount:,.0f}" if amount >= 10000 else f"¥{amount:,.2f}"
-
-
 def _month_label(month, first: bool) -> str:
     label = date_format(month, "M")
     return f"{month.year} {label}" if first or month.month == 1 else label
-
-
-def _chart(labels, datasets) -> str:
-    return json.dumps({"labels": labels, "datasets": datasets}, ensure_ascii=False)
-
-
-# Chart.js options (plain JSON, no callbacks): whole-number ticks, quiet grid, no legend.
-CHART_OPTIONS = json.dumps(
-    {
-        "animation": False,
-        "responsive": True,
-        "maintainAspectRatio": False,
-        "plugins": {"legend": {"display": False}},
-        "datasets": {
-            "bar": {"borderRadius": 6, "maxBarThickness": 36},
-            "line": {"borderWidth": 2, "pointRadius": 2, "tension": 0.3, "fill": True},
-        },
-        "scales": {
-            "x": {"grid": {"display": False}, "ticks": {"color": "#9ca3af"}},
-            "y": {
-                "beginAtZero": True,
-                "border": {"display": False},
-                "grid": {"color": "rgba(156, 163, 175, 0.2)"},
-                "ticks": {"color": "#9ca3af", "precision": 0},
-            },
-        },
-    }
-)
 
 
 def _url(name, **params) -> str:
@@ -116,7 +84,7 @@ def dashboard_callback(request, context):
             "alert": k["overdue_tasks"] > 0,
         },
     ]
-    stage_chart = _chart(
+    stage_chart = chart_data(
         [s["label"] for s in stages],
         [
             {
@@ -126,7 +94,7 @@ def dashboard_callback(request, context):
             }
         ],
     )
-    new_chart = _chart(
+    new_chart = chart_data(
         [_month_label(m["month"], i == 0) for i, m in enumerate(new_per_month)],
         [
             {
@@ -137,7 +105,7 @@ def dashboard_callback(request, context):
             }
         ],
     )
-    revenue_chart = _chart(
+    revenue_chart = chart_data(
         [_month_label(m["month"], i == 0) for i, m in enumerate(revenue)],
         [
             {
@@ -152,7 +120,7 @@ def dashboard_callback(request, context):
         {
             "gx_dashboard": True,
             "title": _("Dashboard"),
-            "chart_options": CHART_OPTIONS,
+            "chart_options": chart_options(),
             "kpi_cards": cards,
             "stage_chart": stage_chart,
             "stage_rows": stages,

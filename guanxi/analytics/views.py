@@ -14,7 +14,8 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 
 from guanxi.accounts import access
-from guanxi.core.errors import GuanxiError
+from guanxi.core.charts import chart_data, chart_options, money
+from guanxi.core.errors import GuanxiError, NotFound
 
 from . import selectors, services
 from .models import AnalyticsSettings, ValueRefresh
@@ -29,58 +30,11 @@ SEGMENT_COLOURS = [
     "#f87171", "#9ca3af",
 ]  # fmt: skip
 
-CHART_OPTIONS = {
-    "animation": False,
-    "responsive": True,
-    "maintainAspectRatio": False,
-    "plugins": {"legend": {"display": False}},
-    "datasets": {
-        "bar": {"borderRadius": 4, "maxBarThickness": 32},
-        "line": {"borderWidth": 2, "pointRadius": 2, "tension": 0.25},
-    },
-    "scales": {
-        "x": {"grid": {"display": False}, "ticks": {"color": "#9ca3af"}},
-        "y": {
-            "beginAtZero": True,
-            "border": {"display": False},
-            "grid": {"color": "rgba(156, 163, 175, 0.2)"},
-            "ticks": {"color": "#9ca3af", "display": True},
-        },
-    },
-}
-
-
-def _options(**overrides) -> str:
-    options = json.loads(json.dumps(CHART_OPTIONS))
-    if overrides.get("second_axis"):
-        options["scales"]["y1"] = {
-            "position": "right",
-            "beginAtZero": True,
-            "border": {"display": False},
-            "grid": {"display": False},
-            "ticks": {"color": "#9ca3af", "precision": 0},
-        }
-    if overrides.get("legend"):
-        options["plugins"]["legend"] = {"display": True, "position": "top", "align": "end"}
-    if overrides.get("percent"):
-        options["scales"]["y"]["max"] = 100
-    return json.dumps(options)
-
-
-def _chart(labels, datasets) -> str:
-    return json.dumps({"labels": labels, "datasets": datasets}, ensure_ascii=False)
-
 
 def customers_url(**params) -> str:
     """The customer list, filtered: where a bar of the dashboard leads."""
     url = reverse("admin:customers_customer_value_list")
     return f"{url}?{urlencode(params)}"
-
-
-def money(amount) -> str:
-    if amount is None:
-        return "—"
-    return f"¥{amount:,.0f}" if abs(amount) >= 10000 else f"¥{amount:,.2f}"
 
 
 def _context(request, model_admin, **extra):
@@ -101,22 +55,22 @@ def dashboard(request, model_admin):
     pareto = data["pareto"]
     month_labels = [m["month"] for m in months]
     month_links = [customers_url(ordered_in=m["month"]) for m in months]
-    revenue_chart = _chart(
+    revenue_chart = chart_data(
         month_labels,
         [
             {"type": "bar", "label": _("Revenue (¥)"), "data": [m["revenue"] for m in months],
              "backgroundColor": "var(--color-primary-600)", "yAxisID": "y", "order": 2},
             {"type": "line", "label": _("Orders"), "data": [m["orders"] for m in months],
              "borderColor": "#0f172a", "backgroundColor": "#0f172a", "yAxisID": "y1",
-             "order": 1},
+             "fill": False, "order": 1},
         ],
     )  # fmt: skip
-    aov_chart = _chart(
+    aov_chart = chart_data(
         month_labels,
         [{"label": _("Average order value"), "data": [m["average_order_value"] for m in months],
           "borderColor": "#0ea5e9", "backgroundColor": "rgba(14, 165, 233, 0.1)", "fill": True}],
     )  # fmt: skip
-    churn_chart = _chart(
+    churn_chart = chart_data(
         month_labels,
         [{"label": _("Churn rate (%)"),
           "data": [round(m["churn_rate"] * 100, 2) if m["churn_rate"] is not None else None
@@ -125,7 +79,7 @@ def dashboard(request, model_admin):
     )  # fmt: skip
     segments = [s for s in rfm["segments"]]
     segment_links = [customers_url(segment=s["segment"]) for s in segments]
-    segment_chart = _chart(
+    segment_chart = chart_data(
         [s["label"] for s in segments],
         [
             {"label": _("Share of buyers (%)"),
@@ -137,20 +91,20 @@ def dashboard(request, model_admin):
         ],
     )  # fmt: skip
     clv_bins = _coarse(clv["lifetime_value_distribution"], CLV_EDGES)
-    clv_chart = _chart(
+    clv_chart = chart_data(
         [b["label"] for b in clv_bins],
         [{"label": _("Customers"), "data": [b["customers"] for b in clv_bins],
           "backgroundColor": "#14b8a6"}],
     )  # fmt: skip
     clv_links = [customers_url(lifetime_value=b["range"]) for b in clv_bins]
     alive_bins = _coarse(clv["p_alive_distribution"], [i / 10 for i in range(11)], percent=True)
-    alive_chart = _chart(
+    alive_chart = chart_data(
         [b["label"] for b in alive_bins],
         [{"label": _("Customers"), "data": [b["customers"] for b in alive_bins],
           "backgroundColor": "#6366f1"}],
     )  # fmt: skip
     alive_links = [customers_url(p_alive=b["range"]) for b in alive_bins]
-    pareto_chart = _chart(
+    pareto_chart = chart_data(
         [f"{round(p['customers'] * 100)}%" for p in pareto["curve"]],
         [{"label": _("Share of revenue (%)"),
           "data": [round(p["revenue"] * 100, 2) for p in pareto["curve"]],
@@ -195,7 +149,7 @@ def dashboard(request, model_admin):
     holdout_chart = None
     if holdout:
         groups = holdout["by_purchases"]
-        holdout_chart = _chart(
+        holdout_chart = chart_data(
             [str(g["purchases"]) + ("+" if i == len(groups) - 1 and g["purchases"] >= 7 else "")
              for i, g in enumerate(groups)],
             [{"label": _("Actual"), "data": [g["actual"] for g in groups],
@@ -209,9 +163,9 @@ def dashboard(request, model_admin):
         title=_("Customer value"),
         refresh=refresh,
         cards=cards,
-        chart_options=_options(),
-        legend_options=_options(legend=True),
-        two_axes_options=_options(legend=True, second_axis=True),
+        chart_options=chart_options(y_ticks=True),
+        legend_options=chart_options(legend=True, y_ticks=True),
+        two_axes_options=chart_options(legend=True, second_axis=True, y_ticks=True),
         revenue_chart=revenue_chart,
         month_links=json.dumps(month_links),
         aov_chart=aov_chart,
@@ -237,7 +191,7 @@ def dashboard(request, model_admin):
         holdout_chart=holdout_chart,
         may_refresh=access.can(actor, "analytics.refresh"),
         may_configure=access.can(actor, "analytics.configure"),
-        pending=ValueRefresh.objects.filter(status__in=["queued", "running"]).first(),
+        pending=selectors.refresh_pending(),
     )
     return TemplateResponse(request, "guanxi/analytics/dashboard.html", context)
 
@@ -282,11 +236,9 @@ def refresh_now(request, model_admin):
 
 def refresh_page(request, object_id, model_admin):
     """One refresh: status, timings, the models it fitted and how they did on the holdout."""
-    if not access.can(request.user, "analytics.refresh"):
-        raise Http404
     try:
-        refresh = ValueRefresh.objects.get(pk=int(object_id))
-    except (ValueRefresh.DoesNotExist, ValueError):
+        refresh = selectors.refresh_get(actor=request.user, refresh_id=object_id)
+    except NotFound:
         raise Http404 from None
     holdout = refresh.diagnostics.get("holdout") or None
     context = _context(
