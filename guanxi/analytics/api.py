@@ -2,13 +2,11 @@
 
 from ninja import Router, Status
 
-from guanxi.accounts import access
 from guanxi.core.api import ERRORS, READ_ERRORS
-from guanxi.core.errors import NotFound
 
 from . import selectors, services
 from .choices import SegmentScheme
-from .models import AnalyticsSettings, ValueRefresh
+from .models import AnalyticsSettings
 from .schemas import (
     ClvOut,
     CohortsOut,
@@ -73,12 +71,7 @@ def refresh(request, payload: RefreshIn):
 @router.get("/analytics/refreshes/{int:refresh_id}", response={200: RefreshOut, **READ_ERRORS})
 def refresh_get(request, refresh_id: int):
     """A refresh: its status, the models it fitted, their diagnostics and timings."""
-    if not access.can(request.user, "analytics.refresh"):
-        raise NotFound
-    try:
-        return ValueRefresh.objects.get(pk=refresh_id)
-    except ValueRefresh.DoesNotExist:
-        raise NotFound from None
+    return selectors.refresh_get(actor=request.user, refresh_id=refresh_id)
 
 
 @router.get("/analytics/settings", response={200: SettingsOut, **READ_ERRORS})

@@ -13,6 +13,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from guanxi.accounts import access
+from guanxi.core.errors import NotFound
 from guanxi.customers.selectors import customer_get
 
 from . import summary
@@ -79,12 +80,12 @@ def value_q(filters) -> Q | None:
             if high is not None:
                 q &= Q(**{f"value__{name}__lte": high})
     if filters.first_order_month:
-        first = _month_start(filters.first_order_month)
+        first = parse_month(filters.first_order_month)
         q &= Q(value__first_order_on__gte=first, value__first_order_on__lt=_next_month(first))
     if filters.ordered_in:
         from guanxi.orders.selectors import revenue_orders_between
 
-        start = _month_start(filters.ordered_in)
+        start = parse_month(filters.ordered_in)
         q &= Q(pk__in=revenue_orders_between(start, _next_month(start)).values("customer_id"))
     return q if q else None
 
@@ -100,10 +101,6 @@ def parse_month(text: str) -> dt.date:
         raise ValueError(_("Enter a month as YYYY-MM, e.g. 2026-03.")) from None
 
 
-def _month_start(text: str) -> dt.date:
-    return parse_month(text)
-
-
 def _next_month(day: dt.date) -> dt.date:
     return dt.date(day.year + day.month // 12, day.month % 12 + 1, 1)
 
@@ -117,7 +114,24 @@ def refresh_list() -> QuerySet:
     return ValueRefresh.objects.select_related("requested_by").order_by("-created_at", "-id")
 
 
-def segment_label(code: str, scheme: str | None = None) -> str:
+def refresh_pending() -> ValueRefresh | None:
+    """A refresh queued or running, if any (the dashboard says so)."""
+    return ValueRefresh.objects.filter(
+        status__in=[RefreshStatus.QUEUED, RefreshStatus.RUNNING]
+    ).first()
+
+
+def refresh_get(*, actor, refresh_id) -> ValueRefresh:
+    """One refresh with its fits, for those who may refresh; NotFound for everyone else."""
+    if not access.can(actor, "analytics.refresh"):
+        raise NotFound(_("Not found."))
+    try:
+        return refresh_list().get(pk=int(refresh_id))
+    except (ValueRefresh.DoesNotExist, ValueError, TypeError):
+        raise NotFound(_("Not found.")) from None
+
+
+def segment_label(code: str) -> str:
     """The label of a segment code (the codes of the two schemes are distinct)."""
     for choices in (ChineseSegment, NamedSegment):
         if code in choices.values:
@@ -150,7 +164,7 @@ def customer_value(*, actor, customer_id: int) -> dict:
     scheme = options.segment_scheme
     code = out.get("segment_cn") if scheme == SegmentScheme.CHINESE else out.get("segment_named")
     out["segment"] = code or ""
-    out["segment_label"] = segment_label(code, scheme) if code else ""
+    out["segment_label"] = segment_label(code) if code else ""
     out["segment_scheme"] = scheme
     out["model"] = refresh.purchase_model if refresh else ""
     out["history"] = [

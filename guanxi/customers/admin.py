@@ -104,18 +104,9 @@ class TagFilter(_SharedFilter):
         return [(t.name, t.name) for t in tag_list()]
 
 
-class CityFilter(TextFilter):
-    title = _("city")
-    parameter_name = "city"
-
-    def queryset(self, request, queryset):
-        if not self.value():
-            return queryset
-        return apply_filters(queryset, CustomerFilters(city=self.value()), actor=request.user)
-
-
-class _ValueTextFilter(TextFilter):
-    """A text box on a value figure (customers.filters → analytics), e.g. a range "100-500"."""
+class _SharedTextFilter(TextFilter):
+    """A text box whose query is the shared customers.filters.apply_filters; text it refuses
+    (a bad range, a month that is not YYYY-MM) is the admin's "?e=1", not an error page."""
 
     filter_field = ""
 
@@ -127,6 +118,12 @@ class _ValueTextFilter(TextFilter):
         except PydanticValidationError as e:
             raise IncorrectLookupParameters(e) from e
         return apply_filters(queryset, filters, actor=request.user)
+
+
+class CityFilter(_SharedTextFilter):
+    title = _("city")
+    parameter_name = "city"
+    filter_field = "city"
 
 
 class SegmentFilter(_SharedFilter):
@@ -143,7 +140,7 @@ class SegmentFilter(_SharedFilter):
 def _value_filter(name: str, title) -> type:
     return type(
         f"ValueFilter_{name}",
-        (_ValueTextFilter,),
+        (_SharedTextFilter,),
         {"title": title, "parameter_name": name, "filter_field": name},
     )
 
@@ -364,7 +361,9 @@ class CustomerAdmin(ExportListMixin, GuanxiModelAdmin):
     def get_ordering(self, request):
         if getattr(request, "gx_value_columns", False):
             # Highest predicted lifetime value first; customers not yet valued last.
-            return [F("value__lifetime_value").desc(nulls_last=True)]
+            from guanxi.analytics.selectors import value_ordering
+
+            return [value_ordering("-lifetime_value")]
         return super().get_ordering(request)
 
     def value_list_view(self, request):

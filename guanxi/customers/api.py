@@ -1,7 +1,5 @@
 """Customers, contacts and custom field definitions over REST."""
 
-from enum import StrEnum
-
 from django.http import HttpResponse
 from django.utils.translation import gettext as _
 from ninja import Query, Router, Status
@@ -13,7 +11,7 @@ from guanxi.interactions.selectors import timeline_for_customer
 
 from . import selectors, services
 from .exports import contact_export, customer_export
-from .filters import CustomerFilters, clean_custom_field_params
+from .filters import CustomerFilters, CustomerSort, clean_custom_field_params
 from .schemas import (
     BulkAssignIn,
     BulkOut,
@@ -43,19 +41,6 @@ def _custom_params(request) -> dict:
     return clean_custom_field_params({k: v for k, v in request.GET.items() if k.startswith("cf_")})
 
 
-class CustomerSort(StrEnum):
-    NEWEST = "-created_at"
-    NAME = "name"
-    LIFETIME_VALUE = "-lifetime_value"
-    LIFETIME_VALUE_ASC = "lifetime_value"
-    HISTORICAL_VALUE = "-historical_value"
-    HISTORICAL_VALUE_ASC = "historical_value"
-    P_ALIVE = "-p_alive"
-    P_ALIVE_ASC = "p_alive"
-    RECENCY = "recency_days"
-    RECENCY_DESC = "-recency_days"
-
-
 @router.get("/customers", response={200: CustomerPage, **READ_ERRORS})
 def list_customers(
     request,
@@ -69,14 +54,12 @@ def list_customers(
     (customers not yet valued sort last). A search with more than 1,000 matches answers
     `count` 1000 and `count_exact` false."""
     qs = selectors.customer_list(
-        actor=request.user, filters=filters, custom=_custom_params(request), prefetch=False
+        actor=request.user,
+        filters=filters,
+        custom=_custom_params(request),
+        prefetch=False,
+        sort=sort,
     )
-    if sort is not None and sort not in (CustomerSort.NEWEST, CustomerSort.NAME):
-        from guanxi.analytics.selectors import value_ordering
-
-        qs = qs.order_by(value_ordering(sort.value), "-id")
-    elif sort is not None:
-        qs = qs.order_by(sort.value, "-id")
     if filters.q and sort is None:
         result = paginate(qs, page, count_limit=SEARCH_COUNT_LIMIT, newest_first=True)
     else:

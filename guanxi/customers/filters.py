@@ -2,6 +2,7 @@
 
 import re
 from datetime import date
+from enum import StrEnum
 
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -17,6 +18,31 @@ from .models import Address, Customer, CustomFieldDefinition
 
 MIN_SUBSTRING = 3  # trigram indexes answer substrings of three characters or more
 FTS_TABLE = "customers_customer_fts"
+
+
+class CustomerSort(StrEnum):
+    """Orders of the customer list; the value ones use the latest value refresh."""
+
+    NEWEST = "-created_at"
+    NAME = "name"
+    LIFETIME_VALUE = "-lifetime_value"
+    LIFETIME_VALUE_ASC = "lifetime_value"
+    HISTORICAL_VALUE = "-historical_value"
+    HISTORICAL_VALUE_ASC = "historical_value"
+    P_ALIVE = "-p_alive"
+    P_ALIVE_ASC = "p_alive"
+    RECENCY = "recency_days"
+    RECENCY_DESC = "-recency_days"
+
+
+def apply_sort(qs: QuerySet[Customer], sort: "CustomerSort | str") -> QuerySet[Customer]:
+    """Order by `sort`; customers without the value figure come last either way."""
+    sort = CustomerSort(sort)
+    if sort in (CustomerSort.NEWEST, CustomerSort.NAME):
+        return qs.order_by(sort.value, "-id")
+    from guanxi.analytics.selectors import value_ordering  # analytics owns these figures
+
+    return qs.order_by(value_ordering(sort.value), "-id")
 
 
 class CustomerFilters(QueryIn):

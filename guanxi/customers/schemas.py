@@ -2,6 +2,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from ninja import Field, Schema
 
 from guanxi.core.api import Id, PageOut, StrictIn
@@ -123,7 +124,7 @@ class CustomerOut(Schema):
         # The latest value refresh's figures (GET /customers/{id}/value has them all).
         try:
             return obj.value
-        except Exception:  # RelatedObjectDoesNotExist: not valued yet
+        except ObjectDoesNotExist:  # not valued yet
             return None
 
     @staticmethod

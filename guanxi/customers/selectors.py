@@ -9,7 +9,7 @@ from guanxi.accounts import access
 from guanxi.core.bulk import rows_where_in
 from guanxi.core.errors import NotFound
 
-from .filters import CustomerFilters, apply_custom_field_filters, apply_filters
+from .filters import CustomerFilters, apply_custom_field_filters, apply_filters, apply_sort
 from .models import (
     Address,
     Contact,
@@ -34,6 +34,7 @@ def customer_list(
     filters: CustomerFilters | None = None,
     custom: dict | None = None,
     prefetch: bool = True,
+    sort: str | None = None,
 ) -> QuerySet[Customer]:
     """Customers the actor may see, filtered and searched, with what a list shows prefetched.
 
@@ -45,6 +46,8 @@ def customer_list(
     if custom:
         qs = apply_custom_field_filters(qs, custom)
     qs = qs.select_related("owner", "value")
+    if sort:
+        qs = apply_sort(qs, sort)
     if not prefetch:
         return qs
     return qs.prefetch_related(
