@@ -402,3 +402,9 @@ def dashboard(*, actor) -> dict:
         "clv": clv_summary(actor=actor),
         "cohorts": cohorts(actor=actor),
     }
+
+
+def customer_value_rows() -> QuerySet[CustomerValue]:
+    """Every customer's current value figures, unscoped, for set-based queries (segments)
+    whose customers the caller scopes."""
+    return CustomerValue.objects.all()

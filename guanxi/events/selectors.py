@@ -22,3 +22,8 @@ def event_list(
     if before:
         qs = qs.filter(occurred_at__lt=before)
     return qs.select_related("customer")
+
+
+def event_rows() -> QuerySet[CustomerEvent]:
+    """Every channel event, unscoped, for set-based queries whose customers the caller scopes."""
+    return CustomerEvent.objects.all()

@@ -82,3 +82,8 @@ def timeline_for_customer(*, customer_id: int, limit: int = 100) -> list[Timelin
     return list(
         TimelineEvent.objects.filter(customer_id=customer_id).select_related("actor")[:limit]
     )
+
+
+def interaction_rows() -> QuerySet[Interaction]:
+    """Every interaction, unscoped, for set-based queries whose customers the caller scopes."""
+    return Interaction.objects.all()

@@ -2,14 +2,14 @@
 
 from datetime import date, datetime, time
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import F, Prefetch, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from guanxi.accounts import access
 from guanxi.core.errors import NotFound
 
-from .choices import REVENUE_STATUSES
+from .choices import REVENUE_STATUSES, OrderStatus
 from .models import Order, OrderLine, Product
 
 
@@ -54,4 +54,22 @@ def revenue_orders_between(start: date, end: date) -> QuerySet[Order]:
         status__in=REVENUE_STATUSES,
         ordered_at__gte=datetime.combine(start, time(0), tzinfo=zone),
         ordered_at__lt=datetime.combine(end, time(0), tzinfo=zone),
+    )
+
+
+# Unscoped rows for set-based queries (segments); the caller scopes the customers it returns.
+def revenue_order_rows() -> QuerySet[Order]:
+    """Orders that count as revenue."""
+    return Order.objects.filter(status__in=REVENUE_STATUSES)
+
+
+def order_rows() -> QuerySet[Order]:
+    """Orders that were revenue, including those refunded since (for return rates)."""
+    return Order.objects.filter(status__in=[*REVENUE_STATUSES, OrderStatus.REFUNDED])
+
+
+def revenue_line_rows() -> QuerySet[OrderLine]:
+    """Lines of revenue orders, each with its order's `customer_id`."""
+    return OrderLine.objects.filter(order__status__in=REVENUE_STATUSES).annotate(
+        customer_id=F("order__customer_id")
     )
