@@ -33,6 +33,7 @@ def segment_out(segment, members: int) -> dict:
     return {
         "id": segment.pk,
         "name": segment.name,
+        "name_en": segment.name_en,
         "description": segment.description,
         "kind": segment.kind,
         "purpose": segment.purpose,

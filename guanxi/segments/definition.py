@@ -917,18 +917,16 @@ def _clean_condition(node: dict, path: str, errors: Errors, catalogue, today, se
                 out[key] = raw
             continue
         options = {v for v, _label in choices()}
-        if not isinstance(node[key], str) or (options and node[key] not in options):
-            if not (
-                key == "kind"
-                and isinstance(node[key], str)
-                and re.fullmatch(r"[a-z_]{1,40}", node[key])
-            ):
-                errors.add(
-                    f"{path}.{key}",
-                    _("“%(v)s” is not one of: %(choices)s.")
-                    % {"v": node[key], "choices": ", ".join(sorted(options))},
-                )
-                continue
+        free_kind = key == "kind" and isinstance(node[key], str)
+        free_kind = free_kind and re.fullmatch(r"[a-z_]{1,40}", node[key])
+        bad = not isinstance(node[key], str) or (options and node[key] not in options)
+        if bad and not free_kind:
+            errors.add(
+                f"{path}.{key}",
+                _("“%(v)s” is not one of: %(choices)s.")
+                % {"v": node[key], "choices": ", ".join(sorted(options))},
+            )
+            continue
         out[key] = node[key]
     raw = node.get("value", True if op == "is_set" else None)
     vpath = f"{path}.value"

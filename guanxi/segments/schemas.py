@@ -20,6 +20,7 @@ DEFINITION_HELP = (
 
 class SegmentIn(StrictIn):
     name: str = Field(..., max_length=100)
+    name_en: str = Field("", max_length=100, description="The name shown in English.")
     description: str = Field("", max_length=2000)
     kind: SegmentKind = SegmentKind.DYNAMIC
     purpose: SegmentPurpose = SegmentPurpose.SEGMENT
@@ -28,6 +29,7 @@ class SegmentIn(StrictIn):
 
 class SegmentPatch(StrictIn):
     name: str | None = Field(None, max_length=100)
+    name_en: str | None = Field(None, max_length=100)
     description: str | None = Field(None, max_length=2000)
     definition: dict[str, Any] | None = Field(None, description=DEFINITION_HELP)
     is_active: bool | None = None
@@ -36,6 +38,7 @@ class SegmentPatch(StrictIn):
 class SegmentOut(Schema):
     id: int
     name: str
+    name_en: str
     description: str
     kind: str
     purpose: str

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -44,9 +45,28 @@ def reference_id(key: str, raw) -> int | None:
     return None
 
 
-def segment_list(*, actor, purpose: str | None = None, q: str | None = None) -> QuerySet[Segment]:
-    """Segments (their rules hold no personal data, so every staff user sees them all)."""
+def segment_list(
+    *, actor, purpose: str | None = None, q: str | None = None, with_counts: bool = False
+) -> QuerySet[Segment]:
+    """Segments (their rules hold no personal data, so every staff user sees them all);
+    `with_counts` annotates `visible_members`, the members the actor may see."""
     qs = Segment.objects.all()
+    if with_counts:
+        if actor is None or access.role_of(actor) in access.SEES_ALL:
+            qs = qs.annotate(visible_members=F("member_count"))
+        else:
+            counted = (
+                SegmentMembership.objects.filter(
+                    segment=OuterRef("pk"),
+                    left_at__isnull=True,
+                    customer__in=access.scope_customers(Customer.objects.all(), actor),
+                )
+                .order_by()
+                .values("segment")
+                .annotate(n=Count("id"))
+                .values("n")
+            )
+            qs = qs.annotate(visible_members=Coalesce(Subquery(counted), 0))
     if purpose:
         qs = qs.filter(purpose=purpose)
     if q:
@@ -164,7 +184,7 @@ def customer_segments(*, actor, customer_id: int) -> dict:
     for m in rows:
         item = {
             "id": m.segment_id,
-            "name": m.segment.name,
+            "name": m.segment.label,
             "kind": m.segment.kind,
             "since": m.entered_at,
             "rule": rules.describe(m.segment.definition) if m.segment.is_dynamic else "",
@@ -173,16 +193,20 @@ def customer_segments(*, actor, customer_id: int) -> dict:
     return {"segments": segments, "behaviour_tags": tags}
 
 
-def segments_of_customers(customer_ids) -> dict[int, list[str]]:
-    """Names of the segments and behaviour tags each customer is in (exports, lists)."""
-    out: dict[int, list[str]] = {}
+def segments_of_customers(customer_ids) -> dict[int, dict[str, list[str]]]:
+    """For each customer, the names of the segments and behaviour tags they are in now
+    (`{"segments": [...], "tags": [...]}`), in one query (exports, lists)."""
+    out: dict[int, dict[str, list[str]]] = {}
     rows = (
         SegmentMembership.objects.filter(customer_id__in=list(customer_ids), left_at__isnull=True)
+        .select_related("segment")
+        .only("customer_id", "segment__name", "segment__name_en", "segment__purpose")
         .order_by("segment__name")
-        .values_list("customer_id", "segment__name")
     )
-    for cid, name in rows:
-        out.setdefault(cid, []).append(name)
+    for m in rows:
+        entry = out.setdefault(m.customer_id, {"segments": [], "tags": []})
+        key = "tags" if m.segment.purpose == SegmentPurpose.BEHAVIOUR_TAG else "segments"
+        entry[key].append(m.segment.label)
     return out
 
 
@@ -196,3 +220,178 @@ def member_q(segment_ref: str) -> Q | None:
             "customer_id"
         )
     )
+
+
+# -- churn warnings -----------------------------------------------------------------------
+
+
+def churn_cases(*, actor, status: str | None = "active", owner_id: int | None = None):
+    """Churn warnings of the customers the actor may see, most value at risk first.
+
+    `status`: "active" (at risk or churned, not yet closed), or a ChurnStatus value, or None.
+    """
+    from .models import ChurnCase
+
+    qs = access.scope_customer_children(ChurnCase.objects.all(), actor).select_related(
+        "customer", "customer__owner"
+    )
+    if status == "active":
+        qs = qs.filter(closed_at__isnull=True)
+    elif status:
+        qs = qs.filter(status=status)
+    if owner_id is not None:
+        qs = qs.filter(customer__owner_id=owner_id)
+    return qs.order_by("-value_at_risk", "-id")
+
+
+def open_churn_case(*, actor, customer_id: int):
+    """The open churn warning of a visible customer, or None."""
+    return churn_cases(actor=actor).filter(customer_id=customer_id).first()
+
+
+def winback_months(*, actor, months: int = 12, today: dt.date | None = None) -> list[dict]:
+    """Per month: customers at risk or churned at some time in it, how many were won back
+    in it, and the win-back rate."""
+    from .choices import ChurnStatus
+    from .models import ChurnCase
+
+    today = today or timezone.localdate()
+    first = today.replace(day=1)
+    starts = []
+    for _i in range(months):
+        starts.append(first)
+        first = (first - dt.timedelta(days=1)).replace(day=1)
+    starts.reverse()
+    cases = access.scope_customer_children(ChurnCase.objects.all(), actor)
+    out = []
+    for start in starts:
+        end = (start + dt.timedelta(days=32)).replace(day=1)
+        s, e = _start(start), _start(end)
+        at_risk = cases.filter(opened_at__lt=e).filter(
+            Q(closed_at__isnull=True) | Q(closed_at__gte=s)
+        )
+        won = cases.filter(status=ChurnStatus.WON_BACK, closed_at__gte=s, closed_at__lt=e)
+        n_risk, n_won = at_risk.count(), won.count()
+        out.append(
+            {
+                "month": start.strftime("%Y-%m"),
+                "at_risk": n_risk,
+                "won_back": n_won,
+                "rate": (n_won / n_risk) if n_risk else None,
+            }
+        )
+    return out
+
+
+def churn_totals(*, actor) -> dict:
+    from django.db.models import Sum
+
+    qs = churn_cases(actor=actor)
+    agg = qs.aggregate(n=Count("id"), value=Sum("value_at_risk"))
+    return {"open": agg["n"] or 0, "value_at_risk": agg["value"] or 0}
+
+
+# -- tiers --------------------------------------------------------------------------------
+
+
+def tier_list():
+    from .models import Tier
+
+    return Tier.objects.order_by("rank", "pk")
+
+
+def tier_distribution(*, actor) -> list[dict]:
+    """Members per tier among the customers the actor may see."""
+    from .models import CustomerTier
+
+    tiers = list(tier_list())
+    rows = (
+        CustomerTier.objects.filter(
+            customer__in=access.scope_customers(Customer.objects.all(), actor)
+        )
+        .values("tier_id")
+        .annotate(n=Count("pk"))
+    )
+    counts = {r["tier_id"]: r["n"] for r in rows}
+    total = sum(counts.values()) or 1
+    return [
+        {"tier": t, "members": counts.get(t.pk, 0), "share": counts.get(t.pk, 0) / total}
+        for t in tiers
+    ]
+
+
+def tier_evaluations(*, kinds=None):
+    from .models import TierEvaluation
+
+    qs = TierEvaluation.objects.all()
+    if kinds:
+        qs = qs.filter(kind__in=kinds)
+    return qs
+
+
+def tier_evaluation_get(*, actor, evaluation_id):
+    from .models import TierEvaluation
+
+    try:
+        return TierEvaluation.objects.get(pk=int(evaluation_id))
+    except (TierEvaluation.DoesNotExist, ValueError, TypeError) as e:
+        raise NotFound(_("Evaluation not found.")) from e
+
+
+def tier_moves(*, actor, evaluation=None, customer_id: int | None = None):
+    """Tier moves of visible customers ("who moved, and why"), newest first."""
+    from .models import TierMove
+
+    qs = access.scope_customer_children(TierMove.objects.all(), actor).select_related(
+        "customer", "from_tier", "to_tier"
+    )
+    if evaluation is not None:
+        qs = qs.filter(evaluation=evaluation)
+    if customer_id is not None:
+        qs = qs.filter(customer_id=customer_id)
+    return qs.order_by("-at", "-id")
+
+
+def customer_tier(*, actor, customer_id: int):
+    """A visible customer's tier (CustomerTier with its tier) or None."""
+    from guanxi.customers.selectors import customer_get
+
+    from .models import CustomerTier
+
+    customer_get(actor=actor, customer_id=customer_id)
+    return CustomerTier.objects.filter(customer_id=customer_id).select_related("tier").first()
+
+
+def tier_q(tier_ref: str) -> Q | None:
+    """`customer in tier` for the customer list filter, by tier id or name."""
+    from .models import CustomerTier, Tier
+
+    ref = str(tier_ref).strip()
+    tier = (
+        Tier.objects.filter(pk=int(ref)).first()
+        if ref.isdigit()
+        else Tier.objects.filter(Q(name=ref) | Q(name_en=ref)).first()
+    )
+    if tier is None:
+        return None
+    return Q(pk__in=CustomerTier.objects.filter(tier=tier).values("customer_id"))
+
+
+def tiers_of_customers(customer_ids) -> dict[int, str]:
+    from .models import CustomerTier
+
+    return {
+        ct.customer_id: ct.tier.label
+        for ct in CustomerTier.objects.filter(customer_id__in=list(customer_ids)).select_related(
+            "tier"
+        )
+    }
+
+
+# -- clusters -----------------------------------------------------------------------------
+
+
+def cluster_runs():
+    from .models import ClusterRun
+
+    return ClusterRun.objects.select_related("requested_by")

@@ -60,6 +60,11 @@ def _clean(data: dict, *, segment: Segment | None) -> dict:
         elif Segment.objects.filter(name=name).exclude(pk=getattr(segment, "pk", None)).exists():
             errors.add("name", _("A segment with this name already exists."))
         out["name"] = name
+    if "name_en" in data:
+        name_en = str(data.get("name_en") or "").strip()
+        if len(name_en) > 100:
+            errors.add("name_en", _("At most %(n)d characters.") % {"n": 100})
+        out["name_en"] = name_en
     if "description" in data:
         out["description"] = str(data.get("description") or "")
     if "kind" in data or segment is None:
@@ -223,7 +228,8 @@ def segment_refresh(*, segment: Segment, now=None) -> RefreshResult:
             cur.execute(f"INSERT INTO {SCRATCH} (customer_id) {sql}", params)  # noqa: S608
         cur.execute(
             f"UPDATE {MEMBERSHIP} SET left_at = %s WHERE segment_id = %s AND left_at IS NULL "  # noqa: S608
-            f"AND NOT EXISTS (SELECT 1 FROM {SCRATCH} n WHERE n.customer_id = {MEMBERSHIP}.customer_id)",
+            f"AND NOT EXISTS (SELECT 1 FROM {SCRATCH} n "
+            f"WHERE n.customer_id = {MEMBERSHIP}.customer_id)",
             [now, segment.pk],
         )
         left = cur.rowcount

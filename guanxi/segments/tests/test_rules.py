@@ -197,9 +197,10 @@ def test_interactions_and_channel_events_in_a_window(people, admin):
     assert names(
         admin, {"field": "interactions.count", "op": "gte", "value": 1, "days": 7, "kind": "call"}
     ) == {"李上海"}
-    assert names(
-        admin, {"field": "interactions.count", "op": "gte", "value": 1, "kind": "meeting"}
-    ) == set()
+    assert (
+        names(admin, {"field": "interactions.count", "op": "gte", "value": 1, "kind": "meeting"})
+        == set()
+    )
     assert names(admin, {"field": "interactions.days_since_last", "op": "lte", "value": 5}) == {
         "李上海"
     }
