@@ -48,6 +48,14 @@ MATRIX: dict[str, dict[str, str | bool]] = {
         Role.AGENT: False,
         Role.MARKETER: False,
     },
+    # Deciding on a request to end a relationship (关系终止); asking is "customer.edit".
+    "customer.terminate_approve": {
+        Role.ADMIN: True,
+        Role.MANAGER: "scope",
+        Role.REP: False,
+        Role.AGENT: False,
+        Role.MARKETER: False,
+    },
     "customer.assign_owner": {
         Role.ADMIN: True,
         Role.MANAGER: "scope",
@@ -126,6 +134,20 @@ MATRIX: dict[str, dict[str, str | bool]] = {
         Role.MARKETER: False,
     },
     "user.manage": {
+        Role.ADMIN: True,
+        Role.MANAGER: False,
+        Role.REP: False,
+        Role.AGENT: False,
+        Role.MARKETER: False,
+    },
+    "segment.manage": {
+        Role.ADMIN: True,
+        Role.MANAGER: True,
+        Role.REP: False,
+        Role.AGENT: False,
+        Role.MARKETER: True,
+    },
+    "segment.configure": {
         Role.ADMIN: True,
         Role.MANAGER: False,
         Role.REP: False,

@@ -277,3 +277,6 @@ def export_contacts(request, customer: Id | None = None, format: ExportFormat = 
     """The contacts you may see (`customer` narrows to one company), as CSV or Excel.
     Recorded in the audit log; refused to roles that may not export personal data."""
     return table_response(contact_export(actor=request.user, customer_id=customer), format)
+
+
+from . import termination_api  # noqa: E402, F401 - adds the operations that end a relationship

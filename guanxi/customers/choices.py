@@ -71,3 +71,12 @@ class ReviewSource(models.TextChoices):
     IMPORT = "import", _("Import")
     SCAN = "scan", _("Database scan")
     EVENT = "event", _("Channel event")
+
+
+class TerminationStatus(models.TextChoices):
+    """Where a request to end a relationship (关系终止) stands; the code branches on it."""
+
+    PENDING = "pending", _("Waiting for a decision")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+    WITHDRAWN = "withdrawn", _("Withdrawn")

@@ -90,6 +90,9 @@ PROFILE_FIELDS = (
 )
 
 
+STAGE_CHOICES = [(v, label) for v, label in Stage.choices if v != Stage.TERMINATED]
+
+
 class CustomerForm(ServiceModelForm):
     phones = forms.CharField(
         label=_("Phones"),
@@ -145,6 +148,9 @@ class CustomerForm(ServiceModelForm):
         for definition in self.definitions:
             self.fields[f"cf_{definition.key}"] = custom_formfield(definition)
         self.fields["tags"].queryset = tag_list()
+        if "stage" in self.fields:
+            # Ending a relationship is a request a manager approves, not a stage picked here.
+            self.fields["stage"].choices = STAGE_CHOICES
         if "owner" in self.fields and self.actor is not None:
             owners = assignable_owners(actor=self.actor)
             if self.instance.owner_id:
@@ -269,7 +275,8 @@ class CustomFieldDefinitionForm(ServiceModelForm):
 
 
 class StageForm(forms.Form):
-    """The 360 page's quick stage change."""
+    """The 360 page's quick stage change; the page offers no "terminated", which the service
+    refuses, pointing to the request to end the relationship."""
 
     stage = forms.ChoiceField(
         label=_("Stage"), choices=Stage.choices, widget=UnfoldAdminSelectWidget

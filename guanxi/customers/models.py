@@ -15,6 +15,7 @@ from .choices import (
     ReviewStatus,
     Source,
     Stage,
+    TerminationStatus,
 )
 
 
@@ -318,3 +319,65 @@ class CustomerMerge(models.Model):
 
     def __str__(self):
         return f"{self.merged_name} → {self.survivor_id}"
+
+
+class TerminationRequest(models.Model):
+    """A request to end the relationship with a customer (关系终止) and its decision.
+
+    Written only by customers.services.termination: a person who may edit the customer asks,
+    giving the reason; a manager of the customer's team (or an admin) approves once no order
+    or task is open, which moves the customer to "terminated" (read-only, never contacted),
+    or rejects it; the requester or a manager may withdraw it while it waits.
+    """
+
+    customer = models.ForeignKey(
+        Customer,
+        verbose_name=_("customer"),
+        on_delete=models.CASCADE,
+        related_name="termination_requests",
+    )
+    reason = models.TextField(_("reason"))
+    status = models.CharField(
+        _("status"),
+        max_length=10,
+        choices=TerminationStatus.choices,
+        default=TerminationStatus.PENDING,
+        db_index=True,
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    requested_at = models.DateTimeField(_("requested at"))
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True, default="")
+    # What the settlement check found when the request was approved: the orders and tasks
+    # still open (none, or it would not have been approved) and the settled ones by status.
+    settlement = models.JSONField(_("settlement check"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("request to end a relationship")
+        verbose_name_plural = _("requests to end a relationship")
+        ordering = ["-requested_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer"],
+                condition=models.Q(status="pending"),
+                name="uniq_pending_termination",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.customer_id}: {self.get_status_display()}"

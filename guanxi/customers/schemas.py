@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from django.core.exceptions import ObjectDoesNotExist
 from ninja import Field, Schema
 
-from guanxi.core.api import Id, PageOut, StrictIn
+from guanxi.core.api import ErrorOut, Id, PageOut, StrictIn
 
 # A phone or email in a list must say something; blank entries are refused, not skipped.
 PhoneText = Annotated[str, Field(min_length=1, max_length=60, pattern=r"\S")]
@@ -356,3 +356,66 @@ class MergeOut(Schema):
 
 class MergePage(PageOut):
     items: list[MergeOut]
+
+
+# Ending a relationship (关系终止) ---------------------------------------------------------------
+
+
+class TerminationIn(StrictIn):
+    reason: str = Field(..., max_length=2000, description="Why the relationship should end.")
+
+
+class TerminationDecisionIn(StrictIn):
+    note: str = Field("", max_length=2000, description="Required when rejecting.")
+
+
+class OpenOrderOut(Schema):
+    id: int
+    number: str
+    status: str
+
+
+class OpenTaskOut(Schema):
+    id: int
+    title: str
+    owner: str | None
+
+
+class TerminationOut(Schema):
+    id: int
+    customer: int = Field(alias="customer_id")
+    customer_name: str
+    status: str = Field(description="pending, approved, rejected or withdrawn.")
+    reason: str
+    requested_by: str | None
+    requested_at: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    decision_note: str
+    settlement: dict[str, Any] = Field(
+        description="What the settlement check found at approval: open orders and tasks "
+        "(none), and the settled ones counted by status."
+    )
+
+    @staticmethod
+    def resolve_customer_name(obj):
+        return obj.customer.name
+
+    @staticmethod
+    def resolve_requested_by(obj):
+        return obj.requested_by.username if obj.requested_by else None
+
+    @staticmethod
+    def resolve_decided_by(obj):
+        return obj.decided_by.username if obj.decided_by else None
+
+
+class TerminationPage(PageOut):
+    items: list[TerminationOut]
+
+
+class SettlementConflictOut(ErrorOut):
+    """The answer (409) when orders or tasks are still open, naming them."""
+
+    open_orders: list[OpenOrderOut] = []
+    open_tasks: list[OpenTaskOut] = []

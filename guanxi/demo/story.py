@@ -14,7 +14,14 @@ from unittest import mock
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from guanxi.customers.services import contact_create, customer_change_stage, customer_create
+from guanxi.customers.selectors import termination_settlement
+from guanxi.customers.services import (
+    contact_create,
+    customer_change_stage,
+    customer_create,
+    termination_approve,
+    termination_request,
+)
 from guanxi.interactions.services import interaction_log, task_complete, task_create
 from guanxi.orders.services import order_create
 
@@ -52,7 +59,7 @@ def load(*, seed: int, customers: int, orders: int, users, out) -> Counter:
         owner = reps[plan.owner_slot]
         with transaction.atomic():
             customer = _replay(plan, owner, users, numbers, causes, counts)
-        if customer.stage == "churned" and len(churned) < 2:
+        if customer.stage == "churned" and len(churned) < 20:
             churned.append(customer)
         if (plan.index + 1) % 100 == 0 or plan.index + 1 == len(plans):
             elapsed = time.monotonic() - started
@@ -60,18 +67,31 @@ def load(*, seed: int, customers: int, orders: int, users, out) -> Counter:
                 _("  customers %(done)s / %(total)s  (%(rate).0f per second)")
                 % {"done": plan.index + 1, "total": len(plans), "rate": (plan.index + 1) / elapsed}
             )
-    # A manager ends two relationships formally (关系终止).
-    for customer in churned:
-        manager = users.manager_of(customer.owner_id)
-        with clock(now - 7200), transaction.atomic():
-            customer_change_stage(
-                actor=manager,
-                customer=customer,
-                stage="terminated",
-                cause=_("The customer asked to end the relationship."),
-            )
-        counts["terminated"] += 1
+    _end_relationships(churned, users, now, counts)
     return counts
+
+
+def _end_relationships(churned, users, now, counts) -> None:
+    """Owners ask to end three relationships formally (关系终止); a manager approves two of
+    those with nothing open, and the third waits for a decision."""
+
+    def settled(customer) -> bool:
+        found = termination_settlement(actor=customer.owner, customer_id=customer.pk)
+        return not found["open_orders"] and not found["open_tasks"]
+
+    for i, customer in enumerate(itertools.islice(filter(settled, churned), 3)):
+        with clock(now - 86400), transaction.atomic():
+            request = termination_request(
+                actor=customer.owner,
+                customer=customer,
+                reason=_("The customer asked to end the relationship."),
+            )
+        if i == 2:
+            counts["termination_requests"] += 1
+            continue
+        with clock(now - 7200), transaction.atomic():
+            termination_approve(actor=users.manager_of(customer.owner_id), request=request)
+        counts["terminated"] += 1
 
 
 def _replay(plan, owner, users, numbers, causes, counts):

@@ -56,3 +56,5 @@ class EventKind(models.TextChoices):
     MERGED = "merged", _("Merged with a duplicate")
     UNMERGED = "unmerged", _("Merge undone")
     CHANNEL = "channel", _("Channel event")
+    # data["action"]: requested, approved, rejected or withdrawn (关系终止)
+    TERMINATION = "termination", _("Ending the relationship")

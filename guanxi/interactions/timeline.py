@@ -122,7 +122,24 @@ def describe(event: TimelineEvent) -> str:
             return _("Task created: %(title)s") % {"title": d.get("title", "")}
         case EventKind.TASK_DONE:
             return _("Task done: %(title)s") % {"title": d.get("title", "")}
+        case EventKind.TERMINATION:
+            return _describe_termination(d)
     return _label(EventKind, event.kind)
+
+
+def _describe_termination(d: dict) -> str:
+    action = d.get("action")
+    if action == "requested":
+        return _("Asked to end the relationship: %(reason)s") % {"reason": d.get("reason", "")}
+    if action == "approved":
+        text = _("Ending the relationship approved; the records are now read-only")
+    elif action == "rejected":
+        text = _("Request to end the relationship rejected")
+    elif action == "withdrawn":
+        text = _("Request to end the relationship withdrawn")
+    else:
+        text = _label(EventKind, EventKind.TERMINATION)
+    return f"{text} ({d['note']})" if d.get("note") else text
 
 
 def _field_label(name: str) -> str:

@@ -23,6 +23,13 @@ from .customers import (
     customers_tag,
 )
 from .fields import clean_custom_fields, duplicate_conflict
+from .termination import (
+    require_not_terminated,
+    termination_approve,
+    termination_reject,
+    termination_request,
+    termination_withdraw,
+)
 
 __all__ = [
     "Errors",
@@ -41,4 +48,9 @@ __all__ = [
     "customers_tag",
     "duplicate_conflict",
     "get_definition",
+    "require_not_terminated",
+    "termination_approve",
+    "termination_reject",
+    "termination_request",
+    "termination_withdraw",
 ]

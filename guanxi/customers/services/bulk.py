@@ -115,6 +115,24 @@ def _actor_id(actor):
     return actor.pk if actor is not None and getattr(actor, "is_authenticated", False) else None
 
 
+def _refuse_terminated(ids) -> None:
+    """Refuse (409, naming some) if any of these customers' relationship has ended: their
+    records are read-only."""
+    ids = list(ids)
+    ended = [
+        pk
+        for start in range(0, len(ids), BATCH)
+        for pk in Customer.objects.filter(
+            pk__in=ids[start : start + BATCH], stage=Stage.TERMINATED
+        ).values_list("pk", flat=True)
+    ]
+    if ended:
+        message = _(
+            "The relationship with customer %(ids)s has ended; its records are read-only."
+        ) % {"ids": ", ".join(f"#{pk}" for pk in sorted(ended)[:10])}
+        raise Conflict(message, errors={"customer": [message]})
+
+
 def _check_owners(actor, owner_ids: set) -> None:
     """Every owner named must be one the actor may hand customers to."""
     named = {o for o in owner_ids if o is not None}
@@ -343,6 +361,9 @@ def customers_bulk_merge(
     if not access.can(actor, "customer.edit") or set(ids) - editable:
         raise PermissionDenied(_("You may not change some of these customers."))
     state = _current(ids)
+    ended = [pk for pk in ids if state[pk]["stage"] == Stage.TERMINATED]
+    if ended:
+        _refuse_terminated(ended)
     now = timezone.now()
     actor_id = _actor_id(actor)
     channel = current_channel()
@@ -508,6 +529,7 @@ def customers_bulk_revert(*, actor, changes: dict[int, dict]) -> list[int]:
             Customer.objects.filter(pk__in=list(changes)[start : start + BATCH]), actor
         ).values_list("pk", flat=True)
     ]
+    _refuse_terminated(ids)
     now = timezone.now()
     with transaction.atomic():
         for key, model in (
@@ -569,6 +591,7 @@ def customers_bulk_delete(*, actor, ids: list[int]) -> int:
             raise PermissionDenied(_("You may not delete some of these customers."))
         if Order.objects.filter(customer_id__in=part).exists():
             raise Conflict(_("Some of these customers have orders; they cannot be deleted."))
+        _refuse_terminated(existing)
         names.update(existing)
     now = timezone.now()
     pks = list(names)
@@ -591,7 +614,8 @@ BATCH = 5000
 def customers_require_action(*, actor, action: str, ids, fields=()) -> dict[int, dict]:
     """The customers `ids` as {id: {field: value}}, read set-based, provided the actor may
     see every one of them and do `action` (a rule of accounts.access) to it; otherwise
-    PermissionDenied, before the caller writes anything."""
+    PermissionDenied, before the caller writes anything (Conflict if the relationship with
+    one has ended: its records are read-only)."""
     ids = list(dict.fromkeys(ids))
     if not ids:
         return {}
@@ -605,10 +629,16 @@ def customers_require_action(*, actor, action: str, ids, fields=()) -> dict[int,
         )
         if in_scope:
             qs = qs.filter(access.owner_q(actor, "owner", edit=True))
-        for row in qs.values("pk", *fields):
+        for row in qs.values("pk", "stage", *fields):
             found[row.pop("pk")] = row
     if len(found) < len(ids):
         raise PermissionDenied(_("You may not change some of these customers."))
+    ended = [pk for pk, row in found.items() if row["stage"] == Stage.TERMINATED]
+    if ended:
+        _refuse_terminated(ended)
+    if "stage" not in fields:
+        for row in found.values():
+            del row["stage"]
     return found
 
 

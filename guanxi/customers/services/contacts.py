@@ -22,6 +22,7 @@ from ..models import (
     Customer,
 )
 from .fields import _sync_search_keys
+from .termination import require_not_terminated
 
 CONTACT_FIELDS = ("name", "title", "phone", "email", "is_primary", "notes")
 
@@ -87,6 +88,7 @@ def contact_create(*, actor, customer: Customer, data: dict) -> Contact:
     """Add a contact person to a company customer."""
     access.require_visible(actor, customer.owner_id)
     access.require_on_customer(actor, "customer.edit", customer)
+    require_not_terminated(customer)
     if customer.kind != CustomerKind.COMPANY:
         raise ValidationFailed(errors={"customer": [_("Contacts belong to company customers.")]})
     clean = _clean_contact(data, partial=False)
@@ -109,6 +111,7 @@ def contact_update(*, actor, contact: Contact, data: dict) -> Contact:
     customer = contact.customer
     access.require_visible(actor, customer.owner_id)
     access.require_on_customer(actor, "customer.edit", customer)
+    require_not_terminated(customer)
     clean = _clean_contact(data, partial=True)
     before = {f: getattr(contact, f) for f in CONTACT_FIELDS}
     with transaction.atomic():
@@ -129,6 +132,7 @@ def contact_delete(*, actor, contact: Contact) -> None:
     customer = contact.customer
     access.require_visible(actor, customer.owner_id)
     access.require_on_customer(actor, "customer.edit", customer)
+    require_not_terminated(customer)
     with transaction.atomic():
         name, pk = contact.name, contact.pk
         contact.delete()

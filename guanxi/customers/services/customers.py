@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 
 from guanxi.accounts import access
 from guanxi.accounts.audit import audit_record, diff
-from guanxi.accounts.choices import AuditAction, Role
+from guanxi.accounts.choices import AuditAction
 from guanxi.accounts.models import AuditEntry, User
 from guanxi.core.errors import Conflict, Errors, PermissionDenied, ValidationFailed
 from guanxi.interactions.choices import EventKind
@@ -38,6 +38,7 @@ from .fields import (
     clean_custom_fields,
     duplicate_conflict,
 )
+from .termination import require_not_terminated
 
 
 def customer_create(*, actor, data: dict, allow_duplicate: bool = False) -> Customer:
@@ -113,6 +114,7 @@ def customer_update(
         access.require_on_customer(actor, "customer.tag", customer)
     else:
         access.require_on_customer(actor, "customer.edit", customer)
+    require_not_terminated(customer)
     errors = Errors()
     profile = _clean_profile(data, partial=True, errors=errors)
     phones = _clean_phones(data["phones"], errors) if "phones" in data else None
@@ -215,15 +217,31 @@ def _record_changes(actor, customer, changes, before, after):
 
 
 def _stage_change(
-    actor, customer: Customer, stage: str, cause: str, *, cause_field: str = "stage_cause"
+    actor,
+    customer: Customer,
+    stage: str,
+    cause: str,
+    *,
+    cause_field: str = "stage_cause",
+    termination: bool = False,
 ) -> StageChange:
+    """Move the customer to `stage`; "terminated" only through an approved request to end
+    the relationship (`termination`, see services.termination), or by the system."""
     cause = (cause or "").strip()
     if len(cause) > 255:
         raise ValidationFailed(errors={cause_field: [_("At most %(n)d characters.") % {"n": 255}]})
-    if stage == Stage.TERMINATED:
-        if access.role_of(actor) not in (Role.ADMIN, Role.MANAGER) and actor is not None:
-            raise PermissionDenied(
-                errors={"stage": [_("Only a manager may end a customer relationship.")]}
+    if stage == Stage.TERMINATED and not termination:
+        if actor is not None:
+            raise ValidationFailed(
+                errors={
+                    "stage": [
+                        _(
+                            "Ending a relationship needs a request and a manager's approval: "
+                            "use “End relationship” on the customer's page (or POST "
+                            "/api/v1/customers/{id}/termination)."
+                        )
+                    ]
+                }
             )
         if not cause:
             raise ValidationFailed(
@@ -254,6 +272,7 @@ def customer_change_stage(*, actor, customer: Customer, stage: str, cause: str =
     if actor is not None:
         access.require_visible(actor, customer.owner_id)
         access.require_on_customer(actor, "customer.edit", customer)
+    require_not_terminated(customer)
     if stage not in Stage.values:
         raise ValidationFailed(errors={"stage": [_("Unknown stage “%(s)s”.") % {"s": stage}]})
     if stage == customer.stage:
@@ -275,6 +294,7 @@ def customer_delete(*, actor, customer: Customer) -> None:
     """Delete a customer and what hangs off it; refused while it has orders."""
     access.require_visible(actor, customer.owner_id)
     access.require_on_customer(actor, "customer.delete", customer)
+    require_not_terminated(customer)  # its records are kept
     if customer.orders.exists():
         raise Conflict(_("This customer has orders; end the relationship instead of deleting it."))
     with transaction.atomic():
@@ -293,10 +313,14 @@ def customer_delete(*, actor, customer: Customer) -> None:
 
 
 def _editable(actor, action: str, customer_ids) -> QuerySet[Customer]:
-    """The customers among `customer_ids` the actor may see and apply `action` to."""
+    """The customers among `customer_ids` the actor may see and apply `action` to (never
+    those whose relationship has ended)."""
     if not access.can(actor, action):
         raise PermissionDenied(_("You do not have permission to do this."))
-    visible = access.scope_customers(Customer.objects.filter(pk__in=list(customer_ids)), actor)
+    # Customers whose relationship has ended are read-only: passed over, like those out of scope.
+    visible = access.scope_customers(
+        Customer.objects.filter(pk__in=list(customer_ids)).exclude(stage=Stage.TERMINATED), actor
+    )
     if access.MATRIX[action].get(access.role_of(actor)) is True:
         return visible
     return visible.filter(access.owner_q(actor, "owner", edit=True))

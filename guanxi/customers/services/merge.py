@@ -21,7 +21,7 @@ from guanxi.core.errors import Conflict, PermissionDenied, ValidationFailed
 from guanxi.interactions.choices import EventKind
 from guanxi.interactions.timeline import timeline_record
 
-from ..choices import ReviewStatus
+from ..choices import ReviewStatus, TerminationStatus
 from ..models import (
     Address,
     Contact,
@@ -33,6 +33,7 @@ from ..models import (
     StageChange,
 )
 from .fields import _sync_search_keys
+from .termination import require_not_terminated
 
 # Fields a person merging two customers chooses between, side by side.
 CHOOSABLE = (
@@ -286,6 +287,20 @@ def customers_merge(
     require_mergeable(actor, survivor, other)
     if survivor.pk == other.pk:
         raise ValidationFailed(errors={"other": [_("A customer cannot be merged into itself.")]})
+    # An ended relationship is kept as it is, and a waiting request is not lost with `other`.
+    require_not_terminated(survivor)
+    require_not_terminated(other)
+    if other.termination_requests.filter(status=TerminationStatus.PENDING).exists():
+        raise Conflict(
+            errors={
+                "other": [
+                    _(
+                        "A request to end the relationship with this customer is waiting "
+                        "for a decision; decide it first."
+                    )
+                ]
+            }
+        )
     with transaction.atomic():
         # Orders and interactions first: deleting the absorbed customer must find none.
         from guanxi.interactions.services import customer_records_move
@@ -320,6 +335,7 @@ def customers_unmerge(*, actor, merge: CustomerMerge) -> Customer:
     if merge.undone_at is not None:
         raise Conflict(_("This merge has already been undone."))
     survivor = merge.survivor
+    require_not_terminated(survivor)
     with transaction.atomic():
         restored = customer_restore(
             actor=actor,
