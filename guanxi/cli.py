@@ -1,7 +1,7 @@
 """The `guanxi` command: a thin front to Guanxi's management commands.
 
 guanxi serve | demo | createuser | token | check | worker | import | export | dedupe
-       | analytics
+       | analytics | segments
        | manage <django command>
 """
 
@@ -19,6 +19,7 @@ COMMANDS = {
     "dedupe": ("guanxi_dedupe", "find duplicate customers and queue them for review"),
     "export": ("guanxi_export", "export customers, contacts, orders, interactions or tasks"),
     "analytics": ("guanxi_analytics", "refresh customer value (RFM, lifetime value, P(alive))"),
+    "segments": ("guanxi_segments", "segments: create, count, refresh, members, who joined/left"),
     "manage": (None, "any Django management command (migrate, shell, dbshell…)"),
 }
 

@@ -1,6 +1,7 @@
 """The staff sidebar: what each role finds and in which order."""
 
 from django.urls import reverse_lazy
+from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.accounts import access
@@ -18,12 +19,22 @@ def _may_merge(request):
     return access.can(request.user, "customer.merge")
 
 
+def _may_decide_terminations(request):
+    return access.can(request.user, "customer.terminate_approve")
+
+
 def sidebar_navigation(request):
     return [
         {
             "title": _("Work"),
             "items": [
                 {"title": _("Dashboard"), "icon": "dashboard", "link": reverse_lazy("admin:index")},
+                {
+                    "title": _("Notifications"),
+                    "icon": "notifications",
+                    "link": reverse_lazy("admin:notifications_notification_changelist"),
+                    "badge": "guanxi.notifications.views.sidebar_badge",
+                },
                 {
                     "title": _("Customers"),
                     "icon": "groups",
@@ -53,6 +64,40 @@ def sidebar_navigation(request):
                     "title": _("Tasks"),
                     "icon": "task_alt",
                     "link": reverse_lazy("admin:interactions_task_changelist"),
+                },
+                {
+                    "title": _("Ending relationships"),
+                    "icon": "block",
+                    "link": format_lazy(
+                        "{}?status__exact=pending",
+                        reverse_lazy("admin:customers_terminationrequest_changelist"),
+                    ),
+                    "permission": _may_decide_terminations,
+                },
+            ],
+        },
+        {
+            "title": _("Segmentation"),
+            "items": [
+                {
+                    "title": _("Segments & tags"),
+                    "icon": "category",
+                    "link": reverse_lazy("admin:segments_segment_changelist"),
+                },
+                {
+                    "title": _("Churn warnings"),
+                    "icon": "warning",
+                    "link": reverse_lazy("admin:segments_churncase_changelist"),
+                },
+                {
+                    "title": _("Value tiers"),
+                    "icon": "workspace_premium",
+                    "link": reverse_lazy("admin:segments_tierevaluation_changelist"),
+                },
+                {
+                    "title": _("Clusters"),
+                    "icon": "bubble_chart",
+                    "link": reverse_lazy("admin:segments_clusterrun_changelist"),
                 },
             ],
         },

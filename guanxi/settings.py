@@ -54,6 +54,8 @@ INSTALLED_APPS = [
     "guanxi.imports",
     "guanxi.events",
     "guanxi.analytics",
+    "guanxi.notifications",
+    "guanxi.segments",
 ]
 
 MIDDLEWARE = [

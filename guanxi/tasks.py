@@ -36,7 +36,16 @@ def refresh_values(refresh_id: int) -> dict:
     from guanxi.analytics.services import value_refresh_run
 
     refresh = value_refresh_run(refresh=ValueRefresh.objects.get(pk=refresh_id))
+    _segments_after_values(refresh)
     return {"customers": refresh.customers, "status": refresh.status}
+
+
+def _segments_after_values(refresh) -> None:
+    """Segments whose rules read value figures follow a successful value refresh."""
+    if refresh is not None and refresh.status == "done":
+        from guanxi.segments.services import segments_refresh
+
+        segments_refresh(depends={"value"})
 
 
 @task()
@@ -44,7 +53,50 @@ def refresh_values_nightly() -> bool:
     """The nightly value refresh (once a day, after the hour set in the value settings)."""
     from guanxi.analytics.services import value_refresh_nightly
 
-    return value_refresh_nightly() is not None
+    refresh = value_refresh_nightly()
+    _segments_after_values(refresh)
+    return refresh is not None
+
+
+@task()
+def refresh_segments() -> int:
+    """Recompute every dynamic segment and behaviour tag (time windows move on)."""
+    from guanxi.segments.services import segments_refresh
+
+    return len(segments_refresh())
+
+
+@task()
+def refresh_segments_reading(changed: list[str]) -> int:
+    """Recompute the segments whose rules read data that a bulk change touched."""
+    from guanxi.segments.services import segments_refresh
+
+    return len(segments_refresh(depends=set(changed)))
+
+
+@task()
+def run_lifecycle() -> dict:
+    """Move lifecycle stages by the time-based rules; open churn warnings and alert owners."""
+    from guanxi.segments.services.lifecycle import lifecycle_run_daily
+
+    return lifecycle_run_daily()
+
+
+@task()
+def evaluate_tiers_monthly() -> bool:
+    """The monthly tier re-evaluation (the scheduler asks daily; it runs once a month)."""
+    from guanxi.segments.services.tiers import tiers_monthly
+
+    return tiers_monthly() is not None
+
+
+@task()
+def run_clustering(run_id: int) -> dict:
+    """Cluster customers on their value figures for a queued clustering run."""
+    from guanxi.segments.services.clusters import clustering_run
+
+    run = clustering_run(run_id=run_id)
+    return {"status": run.status, "k": run.k}
 
 
 # name → (task, seconds between runs): what the scheduler beside the worker enqueues.
@@ -52,4 +104,7 @@ PERIODIC = {
     "task-reminders": (send_task_reminders, 60),
     "match-index": (refresh_match_index, 300),
     "nightly-values": (refresh_values_nightly, 600),
+    "segments": (refresh_segments, 3600),
+    "lifecycle": (run_lifecycle, 3600),
+    "tiers-monthly": (evaluate_tiers_monthly, 3600),
 }

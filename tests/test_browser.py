@@ -159,3 +159,72 @@ def test_staff_ui_in_chinese_and_english_without_errors(live_server, seeded):
     assert not untranslated, "Sidebar labels still in English on the Chinese pages:\n" + "\n".join(
         untranslated
     )
+
+
+@pytest.fixture
+def shop(transactional_db):
+    """A marketer, and customers of whom two ordered twice in the last 90 days."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    marketer = make_user("browser-marketer", "marketer")
+    rep = make_user("browser-rep2", "rep")
+    for i in range(4):
+        c = make_customer(rep, name=f"客户{i}", addresses=[{"city": "北京"}])
+        for days in range(2 if i < 2 else 1):
+            make_order(rep, c, ordered_at=timezone.now() - dt.timedelta(days=10 + days))
+    return {"marketer": marketer}
+
+
+def test_segment_editor_builds_rules_counts_live_and_saves(live_server, shop):
+    _require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    base = live_server.url
+    problems: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            context = browser.new_context(
+                locale="en", extra_http_headers={"Accept-Language": "en"},
+                viewport={"width": 1280, "height": 900},
+            )  # fmt: skip
+            page = context.new_page()
+            page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+            page.on(
+                "response",
+                lambda r: problems.append(f"HTTP {r.status} {r.url}") if r.status >= 500 else None,
+            )
+            page.goto(base + "/admin/login/")
+            page.fill("input[name=username]", shop["marketer"].username)
+            page.fill("input[name=password]", PASSWORD)
+            page.click("button[type=submit], input[type=submit]")
+            page.wait_for_load_state("networkidle")
+            page.goto(base + "/admin/segments/segment/add/")
+            page.wait_for_selector("#live-count:has-text('4 customers match')")
+            page.fill("#name", "近90天复购")
+            page.click("text=+ Add condition")
+            row = page.locator(".gx-rule-condition").first
+            row.locator("select").first.select_option("orders.count")
+            row = page.locator(".gx-rule-condition").first
+            row.locator("select[aria-label=op]").select_option("gte")
+            row = page.locator(".gx-rule-condition").first
+            row.locator("input[type=number]").first.fill("2")
+            row.locator("input.gx-days").first.fill("90")
+            page.wait_for_selector("#live-count:has-text('2 customers match')")
+            # A condition without a value is named in the live check, not saved.
+            page.click("text=+ Add condition")
+            second = page.locator(".gx-rule-condition").nth(1)
+            second.locator("select").first.select_option("city")
+            page.wait_for_selector("#rule-errors .gx-error[data-field='definition.all[1].value']")
+            second.locator("input").first.fill("北京")
+            page.wait_for_selector("#live-count:has-text('2 customers match')")
+            page.click("#save-segment")
+            page.wait_for_load_state("networkidle")
+            assert "/change/" in page.url
+            assert "2" in page.locator("#segment-members").inner_text()
+            context.close()
+        finally:
+            browser.close()
+    assert not problems, "\n".join(problems)

@@ -27,14 +27,15 @@ from guanxi.accounts.selectors import assignable_owners, user_list
 from guanxi.core.errors import Conflict, GuanxiError
 from guanxi.core.tabular import table_response
 
-from . import services, views
-from .choices import CustomerKind, CustomFieldType
+from . import services, termination_views, views
+from .choices import CustomerKind, CustomFieldType, Stage
 from .exports import contact_export, customer_export
 from .filters import CustomerFilters, apply_custom_field_filters, apply_filters, search_q
 from .forms import AssignOwnerForm, ContactForm, CustomerForm, CustomFieldDefinitionForm, TagsForm
 from .models import Address, Contact, Customer, CustomFieldDefinition, Tag
 from .selectors import (
     contact_list,
+    contactable_q,
     custom_field_definitions,
     customer_list,
     customer_queryset,
@@ -135,6 +136,28 @@ class SegmentFilter(_SharedFilter):
         from guanxi.analytics.choices import ChineseSegment, NamedSegment
 
         return [(c, str(label)) for c, label in [*ChineseSegment.choices, *NamedSegment.choices]]
+
+
+class InSegmentFilter(_SharedFilter):
+    title = _("segment or behaviour tag")
+    parameter_name = "in_segment"
+    filter_field = "in_segment"
+
+    def lookups(self, request, model_admin):
+        from guanxi.segments.selectors import segment_list
+
+        return [(str(s.pk), s.label) for s in segment_list(actor=request.user)]
+
+
+class TierFilter(_SharedFilter):
+    title = _("value tier")
+    parameter_name = "tier"
+    filter_field = "tier"
+
+    def lookups(self, request, model_admin):
+        from guanxi.segments.selectors import tier_list
+
+        return [(str(t.pk), t.label) for t in tier_list()]
 
 
 def _value_filter(name: str, title) -> type:
@@ -311,6 +334,8 @@ class CustomerAdmin(ExportListMixin, GuanxiModelAdmin):
     def _can(self, request, action_name, obj):
         if obj is None:
             return access.can(request.user, action_name)
+        if obj.stage == Stage.TERMINATED:
+            return False  # the relationship has ended: its records are read-only
         return access.can(request.user, action_name, owner_id=obj.owner_id, record_owner_known=True)
 
     # Reads ------------------------------------------------------------------------------------
@@ -339,6 +364,8 @@ class CustomerAdmin(ExportListMixin, GuanxiModelAdmin):
             TagFilter,
             CityFilter,
             SegmentFilter,
+            InSegmentFilter,
+            TierFilter,
             *VALUE_FILTERS,
         ]
         if access.role_of(request.user) != Role.REP:
@@ -385,6 +412,12 @@ class CustomerAdmin(ExportListMixin, GuanxiModelAdmin):
                 wrap(views.customer_stage),
                 {"model_admin": self},
                 name="customers_customer_stage",
+            ),
+            path(
+                "<path:object_id>/termination/",
+                wrap(termination_views.termination_ask),
+                {"model_admin": self},
+                name="customers_customer_termination",
             ),
             *super().get_urls(),
         ]
@@ -702,6 +735,8 @@ class ContactAdmin(ExportListMixin, GuanxiModelAdmin):
     def has_change_permission(self, request, obj=None):
         if obj is None:
             return access.can(request.user, "customer.edit")
+        if obj.customer.stage == Stage.TERMINATED:
+            return False  # read-only, with the rest of the customer's records
         return access.can(
             request.user,
             "customer.edit",
@@ -718,7 +753,7 @@ class ContactAdmin(ExportListMixin, GuanxiModelAdmin):
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "customer":
             kwargs["queryset"] = customer_queryset(actor=request.user).filter(
-                kind=CustomerKind.COMPANY
+                contactable_q(), kind=CustomerKind.COMPANY
             )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
@@ -816,4 +851,5 @@ class CustomFieldDefinitionAdmin(GuanxiModelAdmin):
         return obj.get_field_type_display()
 
 
-from . import merge_admin  # noqa: E402, F401 - registers the duplicate and merge pages
+# Register the duplicate and merge pages, and the requests to end relationships.
+from . import merge_admin, termination_admin  # noqa: E402, F401

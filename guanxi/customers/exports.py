@@ -98,6 +98,10 @@ def _customer_columns(definitions) -> list[tuple[str, str]]:
             ("value_clv", _("Predicted lifetime value")),
             ("value_p_alive", _("P(alive)")),
             ("value_as_of", _("Value as of")),
+            # Tiers, segments and behaviour tags (segments).
+            ("tier", _("Value tier")),
+            ("segments", _("Segments")),
+            ("behaviour_tags", _("Behaviour tags")),
         ]
     )
 
@@ -138,8 +142,13 @@ def customer_export(
 
     segment = segment_field(prefix="")
 
+    from guanxi.segments.selectors import segments_of_customers, tiers_of_customers
+
     def render(chunk: list[Customer]):
         customer_list_load(chunk)  # phones, emails, tags, addresses: four queries a chunk
+        ids = [c.pk for c in chunk]
+        memberships = segments_of_customers(ids)  # and two more for tiers and segments
+        tiers = tiers_of_customers(ids)
         labels = {f: choice_labels(Customer, f) for f in ("kind", "stage", "source", "gender")}
         for c in chunk:
             listed = c.listed
@@ -169,6 +178,10 @@ def customer_export(
             for d in definitions:
                 values[f"cf_{d.key}"] = c.custom_fields.get(d.key, "")
             values.update(_value_cells(getattr(c, "value", None), segment, segment_label))
+            member = memberships.get(c.pk, {})
+            values["tier"] = tiers.get(c.pk, "")
+            values["segments"] = ", ".join(member.get("segments", []))
+            values["behaviour_tags"] = ", ".join(member.get("tags", []))
             yield [values[key] for key, _label in columns]
 
     return Table(

@@ -85,6 +85,13 @@ class CustomerFilters(QueryIn):
         pattern=r"^\d{4}-\d{2}$",
         description="Customers with a paid order in this month (YYYY-MM).",
     )
+    # Segments, behaviour tags and value tiers (segments).
+    in_segment: str | None = Field(
+        None,
+        max_length=100,
+        description="Current members of a segment or behaviour tag (its id or name).",
+    )
+    tier: str | None = Field(None, max_length=50, description="A value tier (its id or name).")
 
     @field_validator("lifetime_value", "historical_value", "p_alive")
     @classmethod
@@ -239,6 +246,13 @@ def apply_filters(qs: QuerySet[Customer], f: CustomerFilters, *, actor=None) -> 
     q = value_q(f)
     if q is not None:
         qs = qs.filter(q)
+    if f.in_segment or f.tier:
+        from guanxi.segments.selectors import member_q, tier_q  # segments owns these
+
+        for ref, find in ((f.in_segment, member_q), (f.tier, tier_q)):
+            if ref:
+                found = find(ref)
+                qs = qs.filter(found) if found is not None else qs.none()
     return qs
 
 

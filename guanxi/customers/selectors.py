@@ -2,13 +2,16 @@
 
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils.translation import gettext as _
 
 from guanxi.accounts import access
 from guanxi.core.bulk import rows_where_in
 from guanxi.core.errors import NotFound
+from guanxi.interactions.choices import TaskStatus
+from guanxi.orders.choices import OrderStatus
 
+from .choices import Stage, TerminationStatus
 from .filters import CustomerFilters, apply_custom_field_filters, apply_filters, apply_sort
 from .models import (
     Address,
@@ -20,7 +23,17 @@ from .models import (
     CustomFieldDefinition,
     DuplicateReview,
     Tag,
+    TerminationRequest,
 )
+
+
+def contactable_q(path: str = "") -> Q:
+    """A Q keeping the customers we may still contact and market to: all but those whose
+    relationship has ended (关系终止), whose records are kept, read-only, and who are never
+    contacted again. Every marketing feature (segments, campaigns, mailings, reminders)
+    filters with it: `Customer.objects.filter(contactable_q())`, or from a model pointing
+    at the customer, `contactable_q("customer__")`."""
+    return ~Q(**{f"{path}stage": Stage.TERMINATED})
 
 
 def customer_queryset(*, actor) -> QuerySet[Customer]:
@@ -143,10 +156,10 @@ def customers_by_keys(
 
 
 def customer_ids_editable(*, actor, ids) -> set[int]:
-    """Which of these customers the actor may edit."""
+    """Which of these customers the actor may edit (never one whose relationship ended)."""
     if not access.can(actor, "customer.edit"):
         return set()
-    qs = customer_queryset(actor=actor).filter(pk__in=list(ids))
+    qs = customer_queryset(actor=actor).filter(pk__in=list(ids)).filter(contactable_q())
     return set(qs.filter(access.owner_q(actor, "owner", edit=True)).values_list("pk", flat=True))
 
 
@@ -233,6 +246,67 @@ def merge_get(*, actor, merge_id):
         raise NotFound(_("Not found.")) from e
 
 
+# What must be settled before a relationship may end: orders not yet completed, cancelled or
+# refunded, and tasks not yet done or cancelled.
+OPEN_ORDER_STATUSES = (OrderStatus.PENDING, OrderStatus.PAID, OrderStatus.SHIPPED)
+OPEN_TASK_STATUSES = (TaskStatus.OPEN,)
+
+
+def termination_list(
+    *, actor, status: str | None = None, customer_id: int | None = None
+) -> QuerySet[TerminationRequest]:
+    """Requests to end a relationship, on the customers the actor may see, newest first."""
+    qs = access.scope_customer_children(TerminationRequest.objects.all(), actor)
+    if status:
+        qs = qs.filter(status=status)
+    if customer_id is not None:
+        qs = qs.filter(customer_id=customer_id)
+    return qs.select_related("customer", "customer__owner", "requested_by", "decided_by")
+
+
+def termination_get(*, actor, request_id) -> TerminationRequest:
+    try:
+        return termination_list(actor=actor).get(pk=request_id)
+    except (TerminationRequest.DoesNotExist, ValueError, TypeError) as e:
+        raise NotFound(_("Not found.")) from e
+
+
+def termination_pending(*, actor, customer_id: int) -> TerminationRequest | None:
+    """The request to end this relationship that waits for a decision, if there is one."""
+    return termination_list(
+        actor=actor, status=TerminationStatus.PENDING, customer_id=customer_id
+    ).first()
+
+
+def termination_settlement(*, actor, customer_id: int) -> dict:
+    """What is still open with a customer and must be settled before the relationship may
+    end: orders pending, paid or shipped, and open tasks, as {"open_orders": [{"id",
+    "number", "status"}], "open_tasks": [{"id", "title", "owner"}]}, with the settled ones
+    counted by status ("orders", "tasks")."""
+    from guanxi.interactions.selectors import task_list
+    from guanxi.orders.selectors import order_list
+
+    orders = order_list(actor=actor, customer_id=customer_id).prefetch_related(None)
+    tasks = task_list(actor=actor, customer_id=customer_id)
+    open_orders = [
+        {"id": pk, "number": number, "status": status}
+        for pk, number, status in orders.filter(status__in=OPEN_ORDER_STATUSES)
+        .order_by("ordered_at", "id")
+        .values_list("pk", "number", "status")
+    ]
+    open_tasks = [
+        {"id": pk, "title": title, "owner": owner}
+        for pk, title, owner in tasks.filter(status__in=OPEN_TASK_STATUSES)
+        .order_by("due_at", "id")
+        .values_list("pk", "title", "owner__username")
+    ]
+    by_status = {}
+    for name, qs in (("orders", orders), ("tasks", tasks)):
+        rows = qs.order_by().values_list("status").annotate(n=models.Count("pk"))
+        by_status[name] = dict(rows)
+    return {"open_orders": open_orders, "open_tasks": open_tasks, **by_status}
+
+
 MATCH_FIELDS = ("pk", "kind", "name", "company_name", "birthday", "gender", "external_id")
 
 
@@ -314,3 +388,14 @@ def _match_records(rows: list[dict]):
         r["emails"] = emails.get(pk, [])
         r.update(places.get(pk, {}))
         yield pk, r
+
+
+# Unscoped rows for set-based queries (segments); the caller scopes the customers it returns.
+def address_rows() -> QuerySet[Address]:
+    """Every address (for `customer_id IN (…)` subqueries)."""
+    return Address.objects.all()
+
+
+def tag_links() -> QuerySet:
+    """Every (customer, tag) link, with `tag__name` to filter on."""
+    return Customer.tags.through.objects.all()

@@ -22,6 +22,7 @@ from .forms import StageForm
 from .models import Customer
 from .selectors import contact_list, custom_field_definitions, customer_get, duplicates_of
 from .services import customer_change_stage
+from .termination_views import termination_context
 
 STAGE_VARIANTS = {
     Stage.LEAD: "default",
@@ -45,6 +46,7 @@ EVENT_ICONS = {
     EventKind.MERGED: "call_merge",
     EventKind.UNMERGED: "call_split",
     EventKind.CHANNEL: "hub",
+    EventKind.TERMINATION: "block",
 }
 INTERACTION_ICONS = {
     "call": "call",
@@ -118,6 +120,24 @@ def _value(actor, customer_id: int) -> dict:
     return value
 
 
+def _segmentation(actor, customer_id: int) -> dict:
+    """Tier, behaviour tags (with their rules), segments and any churn warning (segments)."""
+    from guanxi.core.charts import money
+    from guanxi.segments import selectors as segments
+    from guanxi.segments.services.lifecycle import reason_text
+
+    found = segments.customer_segments(actor=actor, customer_id=customer_id)
+    churn = segments.open_churn_case(actor=actor, customer_id=customer_id)
+    return {
+        **found,
+        "tier": segments.customer_tier(actor=actor, customer_id=customer_id),
+        "tier_moves": list(segments.tier_moves(actor=actor, customer_id=customer_id)[:3]),
+        "churn": churn,
+        "churn_value": money(churn.value_at_risk) if churn else "",
+        "churn_reasons": [reason_text(r) for r in churn.reasons] if churn else [],
+    }
+
+
 def customer_360(request, object_id, model_admin):
     """Profile, contacts, one timeline, orders, open tasks, stage history and audit trail."""
     actor = request.user
@@ -128,6 +148,9 @@ def customer_360(request, object_id, model_admin):
         revenue=Sum("total"), n=Count("id")
     )
     can_edit = model_admin.has_change_permission(request, customer)
+    termination = termination_context(request, customer)
+    # Once the relationship has ended, the records are read-only and nobody contacts them.
+    open_relationship = not termination["terminated"]
     context = {
         **model_admin.admin_site.each_context(request),
         "title": customer.name,
@@ -154,13 +177,15 @@ def customer_360(request, object_id, model_admin):
         "audit": audit_for_customer(actor=actor, customer_id=customer.pk, limit=30),
         "can_edit": can_edit,
         "can_delete": model_admin.has_delete_permission(request, customer),
-        "can_log": access.can(actor, "interaction.log", **owner_known),
-        "can_task": access.can(actor, "task.write", **owner_known),
-        "can_order": access.can(actor, "order.write", **owner_known),
+        "can_log": open_relationship and access.can(actor, "interaction.log", **owner_known),
+        "can_task": open_relationship and access.can(actor, "task.write", **owner_known),
+        "can_order": open_relationship and access.can(actor, "order.write", **owner_known),
         "can_contact": can_edit and customer.kind == CustomerKind.COMPANY,
         "stage_form": StageForm(initial={"stage": customer.stage}) if can_edit else None,
         "duplicates": duplicates_of(actor=actor, customer_id=customer.pk)[:5],
         "value": _value(actor, customer.pk),
+        "segmentation": _segmentation(actor, customer.pk),
+        **termination,
     }
     request.current_app = model_admin.admin_site.name
     return TemplateResponse(request, "guanxi/customers/customer_360.html", context)

@@ -141,6 +141,9 @@ def load_demo(
             from guanxi.analytics.services import value_refresh
 
             value_refresh(actor=users.admin)  # the value dashboard has figures from the start
+            from .segments import load_segments
+
+            counts.update(load_segments(admin=users.admin, out=out))
         return {"users": len(users.users), "mode": mode, **counts}
     from .bulk import BulkLoader
 

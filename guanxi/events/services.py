@@ -160,6 +160,9 @@ def events_ingest(*, actor, events: list) -> Result:
         if clean:
             _resolve(actor, clean, result)
             _store(actor, clean, result, now)
+            from guanxi.segments.services.changes import customers_changed
+
+            customers_changed(customer_ids=[e.customer_id for e in clean], changed={"events"})
     return result
 
 

@@ -12,6 +12,7 @@ from guanxi.core.bulk import Inserter, allocate_ids
 from guanxi.core.context import current_channel
 from guanxi.core.dates import aware_datetime
 from guanxi.core.errors import Conflict, Errors, PermissionDenied, ValidationFailed
+from guanxi.customers.services.termination import require_not_terminated
 
 from .choices import Channel, Direction, EventKind, InteractionKind, TaskPriority, TaskStatus
 from .models import Interaction, Task, TimelineEvent
@@ -92,6 +93,7 @@ def interaction_log(*, actor, customer, data: dict) -> Interaction:
     """Record a call, email, meeting, visit, chat, social message or note with a customer."""
     access.require_visible(actor, customer.owner_id)
     access.require_on_customer(actor, "interaction.log", customer)
+    require_not_terminated(customer)  # never contacted again
     clean = _clean_interaction(data, customer=customer, partial=False)
     if not clean.get("occurred_at"):
         clean["occurred_at"] = timezone.now()
@@ -121,6 +123,7 @@ def interaction_update(*, actor, interaction: Interaction, data: dict) -> Intera
     customer = interaction.customer
     access.require_visible(actor, customer.owner_id)
     access.require_on_customer(actor, "interaction.log", customer)
+    require_not_terminated(customer)
     clean = _clean_interaction(data, customer=customer, partial=True)
     fields = [f for f in INTERACTION_FIELDS if f != "contact"]
     before = {f: getattr(interaction, f) for f in fields}
@@ -145,6 +148,7 @@ def interaction_delete(*, actor, interaction: Interaction) -> None:
     customer = interaction.customer
     access.require_visible(actor, customer.owner_id)
     access.require_on_customer(actor, "interaction.log", customer)
+    require_not_terminated(customer)
     with transaction.atomic():
         pk, subject = interaction.pk, interaction.subject
         interaction.delete()
@@ -222,6 +226,7 @@ def task_create(*, actor, data: dict, customer=None) -> Task:
     if customer is not None:
         access.require_visible(actor, customer.owner_id)
         access.require_on_customer(actor, "task.write", customer)
+        require_not_terminated(customer)
     else:
         access.require(actor, "task.write")
     clean = _clean_task(actor, data, partial=False)
@@ -250,6 +255,7 @@ def task_update(*, actor, task: Task, data: dict) -> Task:
     """Change a task; setting status to done records completion on the timeline."""
     if task.customer_id and task.owner_id != actor.pk:
         access.require_on_customer(actor, "task.write", task.customer)
+    require_not_terminated(task.customer)
     clean = _clean_task(actor, data, partial=True)
     fields = ("title", "description", "owner_id", "due_at", "remind_at", "priority", "status")
     before = {f: getattr(task, f) for f in fields}
@@ -290,6 +296,7 @@ def task_complete(*, actor, task: Task) -> Task:
 def task_delete(*, actor, task: Task) -> None:
     if task.customer_id and task.owner_id != actor.pk:
         access.require_on_customer(actor, "task.write", task.customer)
+    require_not_terminated(task.customer)
     with transaction.atomic():
         pk, title, customer_id = task.pk, task.title, task.customer_id
         task.delete()
@@ -480,3 +487,37 @@ def interactions_bulk_delete(*, actor, ids: list[int], unchanged_since=None) -> 
             for pk, row in stored.items()
         )  # fmt: skip
     return len(stored)
+
+
+def tasks_bulk_create(*, tasks: list[dict]) -> dict[int, int]:
+    """Tasks created by the system (rules and jobs) for customers' owners, set-based: each
+    dict has customer_id, owner_id, title, description, due_at, priority. Records each on
+    its customer's timeline. Returns {customer_id: task id}."""
+    if not tasks:
+        return {}
+    now = timezone.now()
+    with transaction.atomic():
+        created = Task.objects.bulk_create(
+            [
+                Task(
+                    customer_id=t["customer_id"],
+                    owner_id=t["owner_id"],
+                    created_by=None,
+                    title=t["title"][:200],
+                    description=t.get("description", ""),
+                    due_at=t.get("due_at"),
+                    priority=t.get("priority", TaskPriority.NORMAL),
+                    status=TaskStatus.OPEN,
+                )
+                for t in tasks
+            ],
+            batch_size=2000,
+        )
+        if any(t.pk is None for t in created):  # databases that return no ids (none we run)
+            raise RuntimeError("bulk_create returned no ids")
+        Inserter(TimelineEvent, EVENT_COLUMNS).insert(
+            (t.customer_id, EventKind.TASK_CREATED, now, None, {"title": t.title},
+             "interactions.task", t.pk)
+            for t in created
+        )  # fmt: skip
+    return {t.customer_id: t.pk for t in created}

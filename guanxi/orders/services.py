@@ -18,7 +18,7 @@ from guanxi.core.context import current_channel
 from guanxi.core.dates import aware_datetime
 from guanxi.core.errors import Conflict, Errors, ValidationFailed
 from guanxi.customers.choices import Stage
-from guanxi.customers.services import customer_change_stage
+from guanxi.customers.services import customer_change_stage, require_not_terminated
 from guanxi.customers.services.bulk import (
     customers_bulk_change_stage,
     customers_require_action,
@@ -164,6 +164,7 @@ def order_create(*, actor, customer, data: dict) -> Order:
     """Record an order with its lines; the total is the sum of the lines."""
     access.require_visible(actor, customer.owner_id)
     access.require_on_customer(actor, "order.write", customer)
+    require_not_terminated(customer)
     errors = Errors()
     clean = _clean_order(data, errors, partial=False)
     lines = _clean_lines(data.get("lines"), errors)
@@ -207,7 +208,15 @@ def order_create(*, actor, customer, data: dict) -> Order:
                 stage=Stage.NEW,
                 cause=_("first order %(number)s") % {"number": order.number},
             )
+        _customer_changed(customer.pk)
     return order
+
+
+def _customer_changed(customer_id: int) -> None:
+    """The customer's stage, tier and segments follow their orders (same transaction)."""
+    from guanxi.segments.services.changes import customer_changed
+
+    customer_changed(customer_id=customer_id, changed={"orders"})
 
 
 def order_update(*, actor, order: Order, data: dict) -> Order:
@@ -215,6 +224,7 @@ def order_update(*, actor, order: Order, data: dict) -> Order:
     customer = order.customer
     access.require_visible(actor, customer.owner_id)
     access.require_on_customer(actor, "order.write", customer)
+    require_not_terminated(customer)
     errors = Errors()
     clean = _clean_order(data, errors, partial=True)
     lines = _clean_lines(data["lines"], errors) if "lines" in data else None
@@ -251,6 +261,7 @@ def order_update(*, actor, order: Order, data: dict) -> Order:
                 customer_id=customer.pk,
                 changes=changes,
             )
+            _customer_changed(customer.pk)
     return order
 
 
@@ -258,6 +269,7 @@ def order_delete(*, actor, order: Order) -> None:
     customer = order.customer
     access.require_visible(actor, customer.owner_id)
     access.require_on_customer(actor, "order.write", customer)
+    require_not_terminated(customer)
     if order.status in (OrderStatus.PAID, OrderStatus.SHIPPED, OrderStatus.COMPLETED):
         raise ValidationFailed(
             errors={"status": [_("A paid order cannot be deleted; cancel or refund it.")]}
@@ -273,6 +285,7 @@ def order_delete(*, actor, order: Order) -> None:
             object_repr=number,
             customer_id=customer.pk,
         )
+        _customer_changed(customer.pk)
 
 
 def product_upsert(*, actor, sku: str, name: str, category: str = "", unit_price=0) -> Product:

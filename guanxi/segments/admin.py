@@ -55,7 +55,7 @@ class SegmentAdmin(GuanxiModelAdmin):
 
     @display(description=_("name"), header=True, ordering="name")
     def name_display(self, obj):
-        return [obj.label, obj.description[:80] if obj.description else "", "⚑"]
+        return [obj.label, obj.description_text[:80], obj.label[:1].upper()]
 
     @display(
         description=_("kind"), label={"tag": "info", "dynamic": "success", "static": "default"}

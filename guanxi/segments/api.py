@@ -1,5 +1,7 @@
 """Segments over REST: rules, live counts, members and membership history."""
 
+from typing import Literal
+
 from ninja import Query, Router, Status
 
 from guanxi.core.api import ERRORS, READ_ERRORS
@@ -8,13 +10,20 @@ from guanxi.core.pagination import PageParams, paginate
 from . import definition as rules
 from . import selectors, services
 from .choices import SegmentPurpose
+from .models import LifecycleSettings
 from .schemas import (
+    ChurnWarningPage,
+    ClusterIn,
+    ClusterRunOut,
     CountOut,
     CustomerSegmentsOut,
+    EvaluationOut,
     FieldOut,
     FreezeIn,
     HistoryOut,
     HistoryParams,
+    LifecycleSettingsOut,
+    LifecycleSettingsPatch,
     MemberPage,
     MembersIn,
     PreviewIn,
@@ -24,6 +33,9 @@ from .schemas import (
     SegmentOut,
     SegmentPage,
     SegmentPatch,
+    TierMovePage,
+    TierOut,
+    WinbackMonthOut,
 )
 
 router = Router(tags=["segments"])
@@ -35,6 +47,7 @@ def segment_out(segment, members: int) -> dict:
         "name": segment.name,
         "name_en": segment.name_en,
         "description": segment.description,
+        "description_en": segment.description_en,
         "kind": segment.kind,
         "purpose": segment.purpose,
         "definition": segment.definition,
@@ -196,5 +209,165 @@ def freeze_segment(request, segment_id: int, payload: FreezeIn):
     "/customers/{int:customer_id}/segments", response={200: CustomerSegmentsOut, **READ_ERRORS}
 )
 def customer_segments(request, customer_id: int):
-    """The segments and behaviour tags a customer is in, since when, by which rule."""
-    return selectors.customer_segments(actor=request.user, customer_id=customer_id)
+    """The segments and behaviour tags a customer is in, since when, by which rule; their
+    value tier and any open churn warning."""
+    out = selectors.customer_segments(actor=request.user, customer_id=customer_id)
+    held = selectors.customer_tier(actor=request.user, customer_id=customer_id)
+    out["tier"] = (
+        {"tier_id": held.tier_id, "tier": held.tier.label, "since": held.since, "basis": held.basis}
+        if held
+        else None
+    )
+    case = selectors.open_churn_case(actor=request.user, customer_id=customer_id)
+    out["churn_warning"] = churn_out(case) if case else None
+    return out
+
+
+# -- churn warnings and the lifecycle rules -----------------------------------------------
+
+
+def churn_out(case) -> dict:
+    from .services.lifecycle import reason_text
+
+    return {
+        "id": case.pk,
+        "customer_id": case.customer_id,
+        "customer_name": case.customer.name,
+        "owner": case.customer.owner.username if case.customer.owner else None,
+        "status": case.status,
+        "opened_at": case.opened_at,
+        "closed_at": case.closed_at,
+        "reasons": [
+            {"rule": r.get("rule", ""), "text": reason_text(r), "details": r} for r in case.reasons
+        ],
+        "p_alive": case.p_alive,
+        "last_order_at": case.last_order_at,
+        "spend_recent": case.spend_recent,
+        "spend_before": case.spend_before,
+        "value_at_risk": case.value_at_risk,
+        "task_id": case.task_id,
+    }
+
+
+@router.get("/churn-warnings", response={200: ChurnWarningPage, **READ_ERRORS})
+def churn_warnings(
+    request,
+    page: Query[PageParams],
+    status: Literal["active", "open", "churned", "won_back", "closed"] = "active",
+    mine: bool = False,
+):
+    """Customers at risk of churning that you may see, most value at risk first, each with
+    the reasons (rule, P(alive), drop in spend) and the win-back task."""
+    qs = selectors.churn_cases(
+        actor=request.user, status=status, owner_id=request.user.pk if mine else None
+    )
+    result = paginate(qs, page)
+    result["items"] = [churn_out(c) for c in result["items"]]
+    return result
+
+
+@router.get("/churn-warnings/win-back", response={200: list[WinbackMonthOut], **READ_ERRORS})
+def winback(request):
+    """Per month of the last twelve: at risk or churned, won back, and the win-back rate."""
+    return selectors.winback_months(actor=request.user)
+
+
+def _lifecycle_out(settings) -> dict:
+    return {f: getattr(settings, f) for f in LifecycleSettingsOut.model_fields}
+
+
+@router.get("/lifecycle/settings", response={200: LifecycleSettingsOut, **READ_ERRORS})
+def lifecycle_settings(request):
+    """When stages move by themselves and what a churn warning sets off."""
+    return _lifecycle_out(LifecycleSettings.current())
+
+
+@router.patch("/lifecycle/settings", response={200: LifecycleSettingsOut, **ERRORS})
+def lifecycle_settings_patch(request, payload: LifecycleSettingsPatch):
+    """Change the lifecycle rules (admins)."""
+    from .services.lifecycle import lifecycle_settings_update
+
+    data = payload.model_dump(exclude_unset=True)
+    return _lifecycle_out(lifecycle_settings_update(actor=request.user, data=data))
+
+
+# -- value tiers ------------------------------------------------------------------------------
+
+
+@router.get("/tiers", response={200: list[TierOut], **READ_ERRORS})
+def tiers(request):
+    """The value tiers, top first, with how many of the customers you may see are in each."""
+    return [
+        {
+            "id": d["tier"].pk,
+            "name": d["tier"].name,
+            "name_en": d["tier"].name_en,
+            "rank": d["tier"].rank,
+            "min_value": d["tier"].min_value,
+            "top_share": d["tier"].top_share,
+            "benefits": d["tier"].benefits,
+            "members": d["members"],
+        }
+        for d in selectors.tier_distribution(actor=request.user)
+    ]
+
+
+@router.post("/tiers/evaluate", response={200: EvaluationOut, **ERRORS})
+def tiers_evaluate(request):
+    """Sort every customer into a tier now (admins, managers, marketers)."""
+    from .services.tiers import tiers_evaluate as evaluate
+
+    return evaluate(actor=request.user)
+
+
+@router.get("/tiers/evaluations", response={200: list[EvaluationOut], **READ_ERRORS})
+def tier_evaluations(request):
+    """The latest 24 evaluations (monthly, by hand, and single customers' spend rises)."""
+    return list(selectors.tier_evaluations()[:24])
+
+
+@router.get(
+    "/tiers/evaluations/{int:evaluation_id}/moves",
+    response={200: TierMovePage, **READ_ERRORS},
+)
+def tier_moves(request, evaluation_id: int, page: Query[PageParams]):
+    """Who moved in an evaluation, from which tier to which, and why (customers you may see)."""
+    evaluation = selectors.tier_evaluation_get(actor=request.user, evaluation_id=evaluation_id)
+    result = paginate(selectors.tier_moves(actor=request.user, evaluation=evaluation), page)
+    result["items"] = [
+        {
+            "customer_id": m.customer_id,
+            "customer_name": m.customer.name,
+            "from_tier": m.from_tier.label if m.from_tier else None,
+            "to_tier": m.to_tier.label if m.to_tier else None,
+            "at": m.at,
+            "basis": m.basis,
+            "previous_basis": m.previous_basis,
+            "reason": m.reason,
+        }
+        for m in result["items"]
+    ]
+    return result
+
+
+# -- clusters -----------------------------------------------------------------------------
+
+
+@router.post("/segments/clusters", response={202: ClusterRunOut, **ERRORS})
+def cluster(request, payload: ClusterIn):
+    """Queue a k-means clustering of the valued customers; each cluster becomes a static
+    segment."""
+    from .services.clusters import clustering_request
+
+    return Status(202, clustering_request(actor=request.user, k=payload.k))
+
+
+@router.get("/segments/clusters/{int:run_id}", response={200: ClusterRunOut, **READ_ERRORS})
+def cluster_get(request, run_id: int):
+    """A clustering: its status, the silhouette of each k, and the clusters with their
+    centroids, words and segments."""
+    from .services.clusters import cluster_words
+
+    run = selectors.cluster_run_get(actor=request.user, run_id=run_id)
+    run.clusters = [{**c, "words": cluster_words(c)} for c in run.clusters]
+    return run

@@ -350,7 +350,10 @@ def _orders(spec: FieldSpec, cond: dict, ctx: Context) -> Q:
             ) / Cast(Count("id"), FloatField())
         else:
             launch = dt.timedelta(days=cond.get("launch_days") or 30)
-            rows = rows.filter(order__ordered_at__lte=F("product__created_at") + launch)
+            rows = rows.filter(
+                order__ordered_at__gte=F("product__created_at"),
+                order__ordered_at__lte=F("product__created_at") + launch,
+            )
             expr = Count("product_id", distinct=True)
         return _aggregate_q(rows, expr, op, value, spec.zero)
     if measure == "refund_share":
@@ -450,26 +453,49 @@ def _static_fields() -> list[FieldSpec]:
     def rfm_segments():
         return [(v, str(label)) for v, label in ChineseSegment.choices + NamedSegment.choices]
 
-    lz = gettext_lazy
     c, a, v = "customer", "address", "value"
     fields = [
-        FieldSpec("name", lz("Name"), "text", c, c, _column, column="name"),
+        FieldSpec("name", gettext_lazy("Name"), "text", c, c, _column, column="name"),
         FieldSpec(
-            "kind", lz("Kind"), "choice", c, c, _column, "kind", choices=_choices(CustomerKind)
+            "kind",
+            gettext_lazy("Kind"),
+            "choice",
+            c,
+            c,
+            _column,
+            "kind",
+            choices=_choices(CustomerKind),
         ),
-        FieldSpec("company_name", lz("Company"), "text", c, c, _column, column="company_name"),
-        FieldSpec("job_title", lz("Job title"), "text", c, c, _column, column="job_title"),
         FieldSpec(
-            "gender", lz("Gender"), "choice", c, c, _column, "gender", choices=_choices(Gender)
+            "company_name", gettext_lazy("Company"), "text", c, c, _column, column="company_name"
         ),
-        FieldSpec("birthday", lz("Birthday"), "date", c, c, _column, column="birthday"),
         FieldSpec(
-            "birthday_month", lz("Birthday month"), "number", c, c, _column, "birthday__month"
+            "job_title", gettext_lazy("Job title"), "text", c, c, _column, column="job_title"
         ),
-        FieldSpec("industry", lz("Industry"), "text", c, c, _column, column="industry"),
+        FieldSpec(
+            "gender",
+            gettext_lazy("Gender"),
+            "choice",
+            c,
+            c,
+            _column,
+            "gender",
+            choices=_choices(Gender),
+        ),
+        FieldSpec("birthday", gettext_lazy("Birthday"), "date", c, c, _column, column="birthday"),
+        FieldSpec(
+            "birthday_month",
+            gettext_lazy("Birthday month"),
+            "number",
+            c,
+            c,
+            _column,
+            "birthday__month",
+        ),
+        FieldSpec("industry", gettext_lazy("Industry"), "text", c, c, _column, column="industry"),
         FieldSpec(
             "company_size",
-            lz("Company size"),
+            gettext_lazy("Company size"),
             "choice",
             c,
             c,
@@ -479,7 +505,7 @@ def _static_fields() -> list[FieldSpec]:
         ),
         FieldSpec(
             "source",
-            lz("Source channel"),
+            gettext_lazy("Source channel"),
             "choice",
             c,
             c,
@@ -489,7 +515,7 @@ def _static_fields() -> list[FieldSpec]:
         ),
         FieldSpec(
             "preferred_channel",
-            lz("Preferred contact channel"),
+            gettext_lazy("Preferred contact channel"),
             "choice",
             c,
             c,
@@ -499,7 +525,7 @@ def _static_fields() -> list[FieldSpec]:
         ),
         FieldSpec(
             "stage",
-            lz("Lifecycle stage"),
+            gettext_lazy("Lifecycle stage"),
             "choice",
             c,
             c,
@@ -508,11 +534,18 @@ def _static_fields() -> list[FieldSpec]:
             choices=_choices(Stage),
         ),
         FieldSpec(
-            "created_at", lz("Created"), "date", c, c, _column, "created_at", datetime_column=True
+            "created_at",
+            gettext_lazy("Created"),
+            "date",
+            c,
+            c,
+            _column,
+            "created_at",
+            datetime_column=True,
         ),
         FieldSpec(
             "stage_changed_at",
-            lz("Stage changed"),
+            gettext_lazy("Stage changed"),
             "date",
             c,
             c,
@@ -520,10 +553,12 @@ def _static_fields() -> list[FieldSpec]:
             "stage_changed_at",
             datetime_column=True,
         ),
-        FieldSpec("external_id", lz("External id"), "text", c, c, _column, column="external_id"),
+        FieldSpec(
+            "external_id", gettext_lazy("External id"), "text", c, c, _column, column="external_id"
+        ),
         FieldSpec(
             "owner",
-            lz("Owner"),
+            gettext_lazy("Owner"),
             "choice",
             c,
             c,
@@ -533,7 +568,7 @@ def _static_fields() -> list[FieldSpec]:
         ),
         FieldSpec(
             "team",
-            lz("Owner's team"),
+            gettext_lazy("Owner's team"),
             "choice",
             c,
             c,
@@ -541,14 +576,16 @@ def _static_fields() -> list[FieldSpec]:
             "owner__team_id",
             ops=("eq", "ne", "in", "not_in", "is_set"),
         ),
-        FieldSpec("tags", lz("Tags"), "set", c, "tags", _set),
-        FieldSpec("province", lz("Province"), "text", "region", a, _address, "province"),
-        FieldSpec("city", lz("City"), "text", "region", a, _address, "city"),
-        FieldSpec("district", lz("District"), "text", "region", a, _address, "district"),
-        FieldSpec("segment", lz("Member of segment"), "set", "segments", "segments", _set),
+        FieldSpec("tags", gettext_lazy("Tags"), "set", c, "tags", _set),
+        FieldSpec("province", gettext_lazy("Province"), "text", "region", a, _address, "province"),
+        FieldSpec("city", gettext_lazy("City"), "text", "region", a, _address, "city"),
+        FieldSpec("district", gettext_lazy("District"), "text", "region", a, _address, "district"),
+        FieldSpec(
+            "segment", gettext_lazy("Member of segment"), "set", "segments", "segments", _set
+        ),
         FieldSpec(
             "value.segment",
-            lz("RFM segment"),
+            gettext_lazy("RFM segment"),
             "choice",
             v,
             v,
@@ -558,16 +595,16 @@ def _static_fields() -> list[FieldSpec]:
         ),
     ]
     for key, label in (
-        ("r_score", lz("R score")),
-        ("f_score", lz("F score")),
-        ("m_score", lz("M score")),
-        ("lifetime_value", lz("Lifetime value (CLV)")),
-        ("p_alive", lz("P(alive)")),
-        ("historical_value", lz("Historical value")),
-        ("average_order_value", lz("Average order value")),
-        ("recency_days", lz("Days since last order (last refresh)")),
-        ("value_365", lz("Predicted value, 365 days")),
-        ("purchases_365", lz("Predicted purchases, 365 days")),
+        ("r_score", gettext_lazy("R score")),
+        ("f_score", gettext_lazy("F score")),
+        ("m_score", gettext_lazy("M score")),
+        ("lifetime_value", gettext_lazy("Lifetime value (CLV)")),
+        ("p_alive", gettext_lazy("P(alive)")),
+        ("historical_value", gettext_lazy("Historical value")),
+        ("average_order_value", gettext_lazy("Average order value")),
+        ("recency_days", gettext_lazy("Days since last order (last refresh)")),
+        ("value_365", gettext_lazy("Predicted value, 365 days")),
+        ("purchases_365", gettext_lazy("Predicted purchases, 365 days")),
     ):
         fields.append(FieldSpec(f"value.{key}", label, "number", v, v, _value, key))
     o = "orders"
@@ -575,7 +612,7 @@ def _static_fields() -> list[FieldSpec]:
     fields += [
         FieldSpec(
             "orders.count",
-            lz("Number of orders"),
+            gettext_lazy("Number of orders"),
             "number",
             o,
             o,
@@ -586,7 +623,7 @@ def _static_fields() -> list[FieldSpec]:
         ),
         FieldSpec(
             "orders.sum",
-            lz("Order revenue"),
+            gettext_lazy("Order revenue"),
             "number",
             o,
             o,
@@ -597,7 +634,7 @@ def _static_fields() -> list[FieldSpec]:
         ),
         FieldSpec(
             "orders.avg",
-            lz("Average order amount"),
+            gettext_lazy("Average order amount"),
             "number",
             o,
             o,
@@ -607,7 +644,7 @@ def _static_fields() -> list[FieldSpec]:
         ),
         FieldSpec(
             "orders.last_at",
-            lz("Last order date"),
+            gettext_lazy("Last order date"),
             "date",
             o,
             o,
@@ -618,7 +655,7 @@ def _static_fields() -> list[FieldSpec]:
         ),
         FieldSpec(
             "orders.first_at",
-            lz("First order date"),
+            gettext_lazy("First order date"),
             "date",
             o,
             o,
@@ -629,7 +666,7 @@ def _static_fields() -> list[FieldSpec]:
         ),
         FieldSpec(
             "orders.days_since_last",
-            lz("Days since last order"),
+            gettext_lazy("Days since last order"),
             "number",
             o,
             o,
@@ -637,12 +674,26 @@ def _static_fields() -> list[FieldSpec]:
             extras=channel,
         ),
         FieldSpec(
-            "orders.product", lz("Bought product (SKU or name)"), "text", o, o, _orders, window=True
+            "orders.product",
+            gettext_lazy("Bought product (SKU or name)"),
+            "text",
+            o,
+            o,
+            _orders,
+            window=True,
         ),
-        FieldSpec("orders.category", lz("Bought in category"), "text", o, o, _orders, window=True),
+        FieldSpec(
+            "orders.category",
+            gettext_lazy("Bought in category"),
+            "text",
+            o,
+            o,
+            _orders,
+            window=True,
+        ),
         FieldSpec(
             "orders.categories",
-            lz("Number of categories bought"),
+            gettext_lazy("Number of categories bought"),
             "number",
             o,
             o,
@@ -652,7 +703,7 @@ def _static_fields() -> list[FieldSpec]:
         ),
         FieldSpec(
             "orders.discount_share",
-            lz("Share of discounted order lines"),
+            gettext_lazy("Share of discounted order lines"),
             "number",
             o,
             o,
@@ -661,7 +712,7 @@ def _static_fields() -> list[FieldSpec]:
         ),
         FieldSpec(
             "orders.refund_share",
-            lz("Share of orders refunded"),
+            gettext_lazy("Share of orders refunded"),
             "number",
             o,
             o,
@@ -670,7 +721,7 @@ def _static_fields() -> list[FieldSpec]:
         ),
         FieldSpec(
             "orders.new_products",
-            lz("New products bought soon after launch"),
+            gettext_lazy("New products bought soon after launch"),
             "number",
             o,
             o,
@@ -692,7 +743,7 @@ def _static_fields() -> list[FieldSpec]:
     fields += [
         FieldSpec(
             "interactions.count",
-            lz("Number of interactions"),
+            gettext_lazy("Number of interactions"),
             "number",
             "interactions",
             "interactions",
@@ -703,7 +754,7 @@ def _static_fields() -> list[FieldSpec]:
         ),
         FieldSpec(
             "interactions.last_at",
-            lz("Last interaction date"),
+            gettext_lazy("Last interaction date"),
             "date",
             "interactions",
             "interactions",
@@ -714,7 +765,7 @@ def _static_fields() -> list[FieldSpec]:
         ),
         FieldSpec(
             "interactions.days_since_last",
-            lz("Days since last interaction"),
+            gettext_lazy("Days since last interaction"),
             "number",
             "interactions",
             "interactions",
@@ -723,7 +774,7 @@ def _static_fields() -> list[FieldSpec]:
         ),
         FieldSpec(
             "events.count",
-            lz("Number of channel events"),
+            gettext_lazy("Number of channel events"),
             "number",
             "events",
             "events",
@@ -734,7 +785,7 @@ def _static_fields() -> list[FieldSpec]:
         ),
         FieldSpec(
             "events.last_at",
-            lz("Last channel event date"),
+            gettext_lazy("Last channel event date"),
             "date",
             "events",
             "events",
@@ -745,7 +796,7 @@ def _static_fields() -> list[FieldSpec]:
         ),
         FieldSpec(
             "events.days_since_last",
-            lz("Days since last channel event"),
+            gettext_lazy("Days since last channel event"),
             "number",
             "events",
             "events",

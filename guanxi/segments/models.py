@@ -25,6 +25,7 @@ class Segment(models.Model):
     name = models.CharField(_("name"), max_length=100, unique=True)
     name_en = models.CharField(_("name (English)"), max_length=100, blank=True)
     description = models.TextField(_("description"), blank=True)
+    description_en = models.TextField(_("description (English)"), blank=True)
     kind = models.CharField(
         _("kind"), max_length=8, choices=SegmentKind.choices, default=SegmentKind.DYNAMIC
     )
@@ -69,6 +70,14 @@ class Segment(models.Model):
         if (get_language() or "").startswith("en") and self.name_en:
             return self.name_en
         return self.name
+
+    @property
+    def description_text(self) -> str:
+        from django.utils.translation import get_language
+
+        if (get_language() or "").startswith("en") and self.description_en:
+            return self.description_en
+        return self.description
 
     @property
     def is_dynamic(self) -> bool:

@@ -1,6 +1,7 @@
 """JSON shapes of segments, their members and history."""
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from ninja import Schema
@@ -22,6 +23,7 @@ class SegmentIn(StrictIn):
     name: str = Field(..., max_length=100)
     name_en: str = Field("", max_length=100, description="The name shown in English.")
     description: str = Field("", max_length=2000)
+    description_en: str = Field("", max_length=2000)
     kind: SegmentKind = SegmentKind.DYNAMIC
     purpose: SegmentPurpose = SegmentPurpose.SEGMENT
     definition: dict[str, Any] | None = Field(None, description=DEFINITION_HELP)
@@ -31,6 +33,7 @@ class SegmentPatch(StrictIn):
     name: str | None = Field(None, max_length=100)
     name_en: str | None = Field(None, max_length=100)
     description: str | None = Field(None, max_length=2000)
+    description_en: str | None = Field(None, max_length=2000)
     definition: dict[str, Any] | None = Field(None, description=DEFINITION_HELP)
     is_active: bool | None = None
 
@@ -40,6 +43,7 @@ class SegmentOut(Schema):
     name: str
     name_en: str
     description: str
+    description_en: str
     kind: str
     purpose: str
     definition: dict[str, Any]
@@ -140,8 +144,134 @@ class CustomerSegmentOut(Schema):
 class CustomerSegmentsOut(Schema):
     segments: list[CustomerSegmentOut]
     behaviour_tags: list[CustomerSegmentOut]
+    tier: "CustomerTierOut | None" = None
+    churn_warning: "ChurnWarningOut | None" = None
 
 
 class HistoryParams(QueryIn):
     since: date | None = None
     until: date | None = None
+
+
+class CustomerTierOut(Schema):
+    tier_id: int
+    tier: str
+    since: datetime
+    basis: Decimal
+
+
+class ChurnReasonOut(Schema):
+    rule: str
+    text: str
+    details: dict[str, Any]
+
+
+class ChurnWarningOut(Schema):
+    id: int
+    customer_id: int
+    customer_name: str
+    owner: str | None
+    status: str
+    opened_at: datetime
+    closed_at: datetime | None
+    reasons: list[ChurnReasonOut]
+    p_alive: float | None
+    last_order_at: datetime | None
+    spend_recent: Decimal
+    spend_before: Decimal
+    value_at_risk: Decimal
+    task_id: int | None
+
+
+class ChurnWarningPage(PageOut):
+    items: list[ChurnWarningOut]
+
+
+class WinbackMonthOut(Schema):
+    month: str
+    at_risk: int
+    won_back: int
+    rate: float | None
+
+
+class LifecycleSettingsOut(Schema):
+    enabled: bool
+    at_risk_days: int
+    at_risk_p_alive: float | None
+    churned_days: int
+    spend_drop: float
+    alert_owner: bool
+    winback_task: bool
+    task_due_days: int
+    last_run_on: date | None
+
+
+class LifecycleSettingsPatch(StrictIn):
+    enabled: bool | None = None
+    at_risk_days: int | None = None
+    at_risk_p_alive: float | None = None
+    churned_days: int | None = None
+    spend_drop: float | None = None
+    alert_owner: bool | None = None
+    winback_task: bool | None = None
+    task_due_days: int | None = None
+
+
+class TierOut(Schema):
+    id: int
+    name: str
+    name_en: str
+    rank: int
+    min_value: Decimal | None
+    top_share: float | None
+    benefits: str
+    members: int = Field(description="Customers in the tier that you may see.")
+
+
+class EvaluationOut(Schema):
+    id: int
+    kind: str
+    at: datetime
+    metric: str
+    method: str
+    cuts: dict[str, float | None]
+    customers: int
+    moved: int
+    up: int
+    down: int
+    summary: list[dict[str, Any]]
+    ms: int
+
+
+class TierMoveOut(Schema):
+    customer_id: int
+    customer_name: str
+    from_tier: str | None
+    to_tier: str | None
+    at: datetime
+    basis: Decimal
+    previous_basis: Decimal | None
+    reason: str
+
+
+class TierMovePage(PageOut):
+    items: list[TierMoveOut]
+
+
+class ClusterIn(StrictIn):
+    k: int | None = Field(None, ge=2, le=12, description="Clusters; empty: suggested.")
+
+
+class ClusterRunOut(Schema):
+    id: int
+    status: str
+    k: int | None
+    customers: int
+    scores: dict[str, float]
+    clusters: list[dict[str, Any]]
+    error: str
+    created_at: datetime
+    finished_at: datetime | None
+
+
+CustomerSegmentsOut.model_rebuild()

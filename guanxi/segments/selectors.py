@@ -395,3 +395,12 @@ def cluster_runs():
     from .models import ClusterRun
 
     return ClusterRun.objects.select_related("requested_by")
+
+
+def cluster_run_get(*, actor, run_id):
+    from .models import ClusterRun
+
+    try:
+        return ClusterRun.objects.get(pk=int(run_id))
+    except (ClusterRun.DoesNotExist, ValueError, TypeError) as e:
+        raise NotFound(_("Clustering not found.")) from e

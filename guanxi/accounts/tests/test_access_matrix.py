@@ -214,6 +214,32 @@ def _event(w):
     return w.event
 
 
+def _termination(w):
+    """rep's request to end the relationship with the target (which has an open order and
+    task, so approving it is refused)."""
+    if not hasattr(w, "termination"):
+        from guanxi.customers.services import termination_request
+
+        w.termination = termination_request(
+            actor=w.users["rep"], customer=w.target, reason="客户要求终止合作"
+        )
+    return w.termination
+
+
+def _settled_termination(w):
+    """rep's request to end the relationship with the disposable customer (nothing open)."""
+    if not hasattr(w, "settled_termination"):
+        from guanxi.customers.services import termination_request
+
+        w.settled_termination = termination_request(
+            actor=w.users["rep"], customer=w.disposable, reason="不再合作"
+        )
+    return w.settled_termination
+
+
+DECIDERS = {"admin", "manager"}
+
+
 IMPORTERS = {"admin", "manager", "far_manager"}
 MERGERS_OF_TARGET = {"admin", "manager"}
 
@@ -270,6 +296,91 @@ def _valued(w):
         make_order(w.users["admin"], w.target, number="V-1", status="paid")
         w.refresh = value_refresh(actor=w.users["admin"])
     return w.refresh
+
+
+TARGET_RULE = {"field": "name", "op": "eq", "value": "靶子科技"}
+SEGMENT_MANAGERS = {"admin", "manager", "far_manager", "marketer"}
+
+
+def _segment_managers(ok: int) -> dict[str, int]:
+    return {r: ok if r in SEGMENT_MANAGERS else 403 for r in ROLES}
+
+
+def _segment(w):
+    """A dynamic segment whose only member is rep's target customer."""
+    if not hasattr(w, "segment"):
+        from guanxi.segments.services import segment_create
+
+        w.segment = segment_create(
+            actor=w.users["admin"], data={"name": "靶子细分", "definition": TARGET_RULE}
+        )
+    return w.segment
+
+
+def _static(w):
+    """A static segment holding rep's target customer."""
+    if not hasattr(w, "static"):
+        from guanxi.segments.services import segment_create, segment_members_add
+
+        w.static = segment_create(actor=w.users["admin"], data={"name": "名单", "kind": "static"})
+        segment_members_add(actor=w.users["admin"], segment=w.static, customer_ids=[w.target.pk])
+    return w.static
+
+
+def _counts_in_list(w, role, response):
+    [item] = [s for s in response.json()["items"] if s["id"] == w.segment.pk]
+    _check_count(role, item["members"])
+
+
+def _churn(w):
+    """A churn warning on rep's target customer."""
+    if not hasattr(w, "churn"):
+        from django.utils import timezone
+
+        from guanxi.segments.models import ChurnCase
+
+        w.churn = ChurnCase.objects.create(
+            customer=w.target, opened_at=timezone.now(), reasons=[{"rule": "no_order"}]
+        )
+    return w.churn
+
+
+def _evaluation(w):
+    """A tier evaluation (thresholds) that moved rep's target customer, the only buyer, up."""
+    if not hasattr(w, "evaluation"):
+        from guanxi.segments.models import Tier
+        from guanxi.segments.services.tiers import tier_settings_update, tiers_evaluate
+
+        make_order(w.users["admin"], w.target, number="T-1", status="paid", total="50000")
+        tier_settings_update(actor=w.users["admin"], data={"method": "threshold"})
+        w.evaluation = tiers_evaluate(actor=w.users["admin"])
+        assert Tier.objects.order_by("rank").first().members.get().customer == w.target
+    return w.evaluation
+
+
+def _cluster_run(w):
+    if not hasattr(w, "cluster_run"):
+        from guanxi.segments.services.clusters import clustering_request
+
+        w.cluster_run = clustering_request(actor=w.users["admin"], enqueue=False)
+    return w.cluster_run
+
+
+def _notification(w):
+    """A notification for rep."""
+    if not hasattr(w, "notification"):
+        from django.utils.translation import gettext_noop
+
+        from guanxi.notifications.services import notify
+
+        [w.notification] = notify(
+            recipients=[w.users["rep"]], kind="test", title=gettext_noop("Hello"), email=False
+        )
+    return w.notification
+
+
+def _check_own(role, n):
+    assert n == (1 if role == "rep" else 0), (role, n)
 
 
 def _check_count(role, n):
@@ -388,6 +499,50 @@ CASES: dict[str, Case] = {
         lambda w, c: c.get("customers/export.csv"),
         {**everyone(200), "marketer": 403},
         exported,
+    ),
+    # Ending relationships: asked by editors, decided by the team's manager or an admin
+    "terminations.create": Case(
+        "POST", "/customers/{int:customer_id}/termination",
+        lambda w, c: c.post(f"customers/{w.target.pk}/termination", {"reason": "不合作"}),
+        rule(201, EDITORS),
+    ),
+    "terminations.of_customer": Case(
+        "GET", "/customers/{int:customer_id}/termination",
+        lambda w, c: (_termination(w), c.get(f"customers/{w.target.pk}/termination"))[1],
+        seen(200),
+    ),
+    "terminations.list": Case(
+        "GET", "/terminations", lambda w, c: (_termination(w), c.get("terminations"))[1],
+        everyone(200), lists_pk(lambda w: w.termination.pk, SEES_TARGET),
+    ),
+    "terminations.list_pending": Case(
+        "GET", "/terminations",
+        lambda w, c: (_termination(w), c.get("terminations", {"status": "pending"}))[1],
+        everyone(200), lists_pk(lambda w: w.termination.pk, SEES_TARGET),
+    ),
+    "terminations.get": Case(
+        "GET", "/terminations/{int:termination_id}",
+        lambda w, c: c.get(f"terminations/{_termination(w).pk}"), seen(200),
+    ),
+    "terminations.approve_open": Case(
+        "POST", "/terminations/{int:termination_id}/approve",
+        lambda w, c: c.post(f"terminations/{_termination(w).pk}/approve", {}),
+        rule(409, DECIDERS),
+    ),
+    "terminations.approve": Case(
+        "POST", "/terminations/{int:termination_id}/approve",
+        lambda w, c: c.post(f"terminations/{_settled_termination(w).pk}/approve", {"note": "同意"}),
+        rule(200, DECIDERS),
+    ),
+    "terminations.reject": Case(
+        "POST", "/terminations/{int:termination_id}/reject",
+        lambda w, c: c.post(f"terminations/{_termination(w).pk}/reject", {"note": "再跟进"}),
+        rule(200, DECIDERS),
+    ),
+    "terminations.withdraw": Case(
+        "POST", "/terminations/{int:termination_id}/withdraw",
+        lambda w, c: c.post(f"terminations/{_termination(w).pk}/withdraw"),
+        rule(200, DECIDERS | {"rep"}),
     ),
     # Contacts
     "contacts.list": Case(
@@ -767,6 +922,135 @@ CASES: dict[str, Case] = {
         "PATCH", "/analytics/settings",
         lambda w, c: c.patch("analytics/settings", {"churn_days": 90}), admin_only(200),
     ),
+    # Segments: rules are seen by all; members and counts only where the customer is seen;
+    # admins, managers and marketers manage them.
+    "segments.list": Case(
+        "GET", "/segments", lambda w, c: (_segment(w), c.get("segments"))[1], everyone(200),
+        _counts_in_list,
+    ),
+    "segments.create": Case(
+        "POST", "/segments",
+        lambda w, c: c.post("segments", {"name": "新细分", "definition": TARGET_RULE}),
+        _segment_managers(201),
+    ),
+    "segments.fields": Case(
+        "GET", "/segments/fields", lambda w, c: c.get("segments/fields"), everyone(200),
+    ),
+    "segments.preview": Case(
+        "POST", "/segments/preview",
+        lambda w, c: c.post("segments/preview", {"definition": TARGET_RULE}), everyone(200),
+        lambda w, role, r: _check_count(role, r.json()["count"]),
+    ),
+    "segments.get": Case(
+        "GET", "/segments/{int:segment_id}", lambda w, c: c.get(f"segments/{_segment(w).pk}"),
+        everyone(200), lambda w, role, r: _check_count(role, r.json()["members"]),
+    ),
+    "segments.update": Case(
+        "PATCH", "/segments/{int:segment_id}",
+        lambda w, c: c.patch(f"segments/{_segment(w).pk}", {"description": "x"}),
+        _segment_managers(200),
+    ),
+    "segments.delete": Case(
+        "DELETE", "/segments/{int:segment_id}",
+        lambda w, c: c.delete(f"segments/{_segment(w).pk}"), _segment_managers(204),
+    ),
+    "segments.refresh": Case(
+        "POST", "/segments/{int:segment_id}/refresh",
+        lambda w, c: c.post(f"segments/{_segment(w).pk}/refresh", {}), _segment_managers(200),
+    ),
+    "segments.members": Case(
+        "GET", "/segments/{int:segment_id}/members",
+        lambda w, c: c.get(f"segments/{_segment(w).pk}/members"), everyone(200),
+        lists_target(lambda w: w.target.pk),
+    ),
+    "segments.add_members": Case(
+        "POST", "/segments/{int:segment_id}/members",
+        lambda w, c: c.post(f"segments/{_static(w).pk}/members",
+                            {"customer_ids": [w.disposable.pk]}),
+        _segment_managers(200),
+        lambda w, role, r: r.status_code != 200 or _check_count(role, r.json()["count"]),
+    ),
+    "segments.remove_members": Case(
+        "POST", "/segments/{int:segment_id}/members/remove",
+        lambda w, c: c.post(f"segments/{_static(w).pk}/members/remove",
+                            {"customer_ids": [w.target.pk]}),
+        _segment_managers(200),
+    ),
+    "segments.history": Case(
+        "GET", "/segments/{int:segment_id}/history",
+        lambda w, c: c.get(f"segments/{_segment(w).pk}/history"), everyone(200),
+        lambda w, role, r: _check_count(role, len(r.json()["items"])),
+    ),
+    "segments.freeze": Case(
+        "POST", "/segments/{int:segment_id}/freeze",
+        lambda w, c: c.post(f"segments/{_segment(w).pk}/freeze", {"name": "快照"}),
+        _segment_managers(201),
+    ),
+    "segments.of_customer": Case(
+        "GET", "/customers/{int:customer_id}/segments",
+        lambda w, c: (_segment(w), c.get(f"customers/{w.target.pk}/segments"))[1],
+        {r: 200 if r in SEES_TARGET else 404 for r in ROLES},
+    ),
+    "churn.list": Case(
+        "GET", "/churn-warnings", lambda w, c: (_churn(w), c.get("churn-warnings"))[1],
+        everyone(200), lambda w, role, r: _check_count(role, len(r.json()["items"])),
+    ),
+    "churn.winback": Case(
+        "GET", "/churn-warnings/win-back",
+        lambda w, c: (_churn(w), c.get("churn-warnings/win-back"))[1], everyone(200),
+        lambda w, role, r: _check_count(role, r.json()[-1]["at_risk"]),
+    ),
+    "lifecycle.settings": Case(
+        "GET", "/lifecycle/settings", lambda w, c: c.get("lifecycle/settings"), everyone(200),
+    ),
+    "lifecycle.settings_patch": Case(
+        "PATCH", "/lifecycle/settings",
+        lambda w, c: c.patch("lifecycle/settings", {"at_risk_days": 60}), admin_only(200),
+    ),
+    "tiers.list": Case(
+        "GET", "/tiers", lambda w, c: (_evaluation(w), c.get("tiers"))[1], everyone(200),
+        lambda w, role, r: _check_count(role, r.json()[0]["members"]),
+    ),
+    "tiers.evaluate": Case(
+        "POST", "/tiers/evaluate", lambda w, c: c.post("tiers/evaluate", {}),
+        _segment_managers(200),
+    ),
+    "tiers.evaluations": Case(
+        "GET", "/tiers/evaluations", lambda w, c: (_evaluation(w), c.get("tiers/evaluations"))[1],
+        everyone(200),
+    ),
+    "tiers.moves": Case(
+        "GET", "/tiers/evaluations/{int:evaluation_id}/moves",
+        lambda w, c: c.get(f"tiers/evaluations/{_evaluation(w).pk}/moves"), everyone(200),
+        lambda w, role, r: _check_count(role, len(r.json()["items"])),
+    ),
+    "segments.cluster": Case(
+        "POST", "/segments/clusters", lambda w, c: c.post("segments/clusters", {}),
+        {r: 202 if r in SEGMENT_MANAGERS else 403 for r in ROLES},
+    ),
+    "segments.cluster_get": Case(
+        "GET", "/segments/clusters/{int:run_id}",
+        lambda w, c: c.get(f"segments/clusters/{_cluster_run(w).pk}"), everyone(200),
+    ),
+    # Notifications: each user reads and marks only their own.
+    "notifications.list": Case(
+        "GET", "/notifications", lambda w, c: (_notification(w), c.get("notifications"))[1],
+        everyone(200),
+        lambda w, role, r: _check_own(role, len(r.json()["items"])),
+    ),
+    "notifications.unread_count": Case(
+        "GET", "/notifications/unread-count",
+        lambda w, c: (_notification(w), c.get("notifications/unread-count"))[1], everyone(200),
+    ),
+    "notifications.read_all": Case(
+        "POST", "/notifications/read-all", lambda w, c: c.post("notifications/read-all", {}),
+        everyone(200),
+    ),
+    "notifications.read": Case(
+        "POST", "/notifications/{int:notification_id}/read",
+        lambda w, c: c.post(f"notifications/{_notification(w).pk}/read", {}),
+        {r: 200 if r == "rep" else 404 for r in ROLES},
+    ),
 }  # fmt: skip
 
 
@@ -847,6 +1131,7 @@ def test_every_endpoint_wants_authentication(db, method, path):
     url = "/api/v1" + path.replace("{int:", "{").format(
         customer_id=1, contact_id=1, interaction_id=1, order_id=1, task_id=1, user_id=1,
         token_id=1, key="level", job_id=1, review_id=1, merge_id=1, refresh_id=1,
+        termination_id=1, segment_id=1, notification_id=1, evaluation_id=1, run_id=1,
     )  # fmt: skip
     r = Client().generic(method, url, "{}", content_type="application/json")
     assert r.status_code == 401, (method, path, r.content[:200])

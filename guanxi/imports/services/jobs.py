@@ -298,6 +298,13 @@ def import_job_run(*, job: ImportJob, dry_run: bool | None = None, on_progress=N
         job.status = ImportStatus.ANALYSED if previous != ImportStatus.FAILED else previous
         job.dry_run = False
         job.save(update_fields=["status", "dry_run", "updated_at"])
+    else:
+        # Segments, behaviour tags and stages follow what the file brought in.
+        from guanxi.segments.services.changes import segments_refresh_later
+
+        segments_refresh_later(
+            changed={"customer", "tags", "address", "orders", "interactions", "time"}
+        )
     return job
 
 

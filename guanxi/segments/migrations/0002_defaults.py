@@ -78,9 +78,11 @@ def seed(apps, schema_editor):
     if not LifecycleSettings.objects.exists():
         LifecycleSettings.objects.create()
     for name, name_en, description, definition, depends in TAGS:
+        zh, en = description.split("。 ", 1)
         Segment.objects.get_or_create(
             name=name,
-            defaults={"name_en": name_en, "description": description, "kind": "dynamic",
+            defaults={"name_en": name_en, "description": zh + "。", "description_en": en,
+                      "kind": "dynamic",
                       "purpose": "tag", "definition": definition, "depends": depends,
                       "source": "guanxi"},
         )  # fmt: skip

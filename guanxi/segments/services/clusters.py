@@ -35,8 +35,9 @@ def feature_labels() -> dict[str, str]:
     return {name: str(label) for name, label, _col, _log in FEATURES}
 
 
-def clustering_request(*, actor, k: int | None = None) -> ClusterRun:
-    """Queue a clustering of the valued customers (k=None: suggested by the silhouette)."""
+def clustering_request(*, actor, k: int | None = None, enqueue: bool = True) -> ClusterRun:
+    """Queue a clustering of the valued customers (k=None: suggested by the silhouette);
+    `enqueue=False` records it for the caller to run (the CLI runs it at once)."""
     access.require(actor, "segment.manage")
     errors = Errors()
     if k is not None and not 2 <= int(k) <= 12:
@@ -45,9 +46,10 @@ def clustering_request(*, actor, k: int | None = None) -> ClusterRun:
     run = ClusterRun.objects.create(
         requested_by=actor, k_asked=k, features=[f[0] for f in FEATURES]
     )
-    from guanxi.tasks import run_clustering
+    if enqueue:
+        from guanxi.tasks import run_clustering
 
-    transaction.on_commit(lambda: run_clustering.enqueue(run.pk))
+        transaction.on_commit(lambda: run_clustering.enqueue(run.pk))
     return run
 
 

@@ -131,6 +131,7 @@ def lifecycle_run(*, now=None) -> dict:
     now = now or timezone.now()
     if not settings.enabled:
         return {"at_risk": 0, "churned": 0, "alerts": 0}
+    caught_up = _catch_up(now)
     working = {"field": "stage", "op": "in", "value": [Stage.NEW, Stage.ACTIVE]}
     no_order = _ids(
         {"all": [working, {"field": "orders.days_since_last", "op": "gte",
@@ -212,7 +213,46 @@ def lifecycle_run(*, now=None) -> dict:
             LifecycleSettings.objects.filter(pk=settings.pk).update(
                 last_run_on=timezone.localdate(now)
             )
-    return {"at_risk": moved, "churned": lapsed, "alerts": alerts}
+    return {"at_risk": moved, "churned": lapsed, "alerts": alerts, **caught_up}
+
+
+def _catch_up(now) -> dict:
+    """The order rules for orders that came in bulk (imports), set-based: leads with an
+    order become new, new customers with a repeat order active, and warned customers with
+    an order after the warning active again (won back)."""
+    first = _ids(
+        {"all": [{"field": "stage", "op": "eq", "value": Stage.LEAD},
+                 {"field": "orders.count", "op": "eq", "value": 1}]},
+        now,
+    )  # fmt: skip
+    repeat = _ids(
+        {"all": [{"field": "stage", "op": "in", "value": [Stage.LEAD, Stage.NEW]},
+                 {"field": "orders.count", "op": "gte", "value": 2}]},
+        now,
+    )  # fmt: skip
+    open_cases = dict(
+        ChurnCase.objects.filter(closed_at__isnull=True).values_list("customer_id", "opened_at")
+    )
+    warned = Customer.objects.filter(
+        stage__in=[Stage.AT_RISK, Stage.CHURNED], pk__in=list(open_cases)
+    ).values_list("pk", flat=True)
+    last = dict(
+        _revenue_orders()
+        .filter(customer_id__in=list(warned))
+        .values("customer_id")
+        .annotate(last=Max("ordered_at"))
+        .values_list("customer_id", "last")
+    )
+    back = sorted(cid for cid, at in last.items() if at >= open_cases[cid])
+    moves = [(cid, Stage.NEW, _("first order")) for cid in sorted(first)]
+    moves += [(cid, Stage.ACTIVE, _("repeat order")) for cid in sorted(repeat)]
+    moves += [(cid, Stage.ACTIVE, _("win-back")) for cid in back]
+    with transaction.atomic():
+        customers_stage_move(moves=moves, now=now)
+        ChurnCase.objects.filter(customer_id__in=back, closed_at__isnull=True).update(
+            status=ChurnStatus.WON_BACK, closed_at=now
+        )
+    return {"new": len(first), "active": len(repeat), "won_back": len(back)}
 
 
 def _cause(reasons: list[dict]) -> str:

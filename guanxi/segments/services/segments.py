@@ -65,8 +65,9 @@ def _clean(data: dict, *, segment: Segment | None) -> dict:
         if len(name_en) > 100:
             errors.add("name_en", _("At most %(n)d characters.") % {"n": 100})
         out["name_en"] = name_en
-    if "description" in data:
-        out["description"] = str(data.get("description") or "")
+    for key in ("description", "description_en"):
+        if key in data:
+            out[key] = str(data.get(key) or "")
     if "kind" in data or segment is None:
         kind = data.get("kind") or SegmentKind.DYNAMIC
         if kind not in SegmentKind.values:

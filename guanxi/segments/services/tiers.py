@@ -63,8 +63,8 @@ def _measure(metric: str, now) -> tuple[np.ndarray, np.ndarray, dict[int, float]
     return ids, values, spend
 
 
-def _cuts(tiers: list[Tier], method: str, values: np.ndarray) -> dict[int, float]:
-    """The amount each tier (but the last) starts from."""
+def _cuts(tiers: list[Tier], method: str, values: np.ndarray) -> dict[int, float | None]:
+    """The amount each tier (but the last) starts from (None: nobody reaches it)."""
     cuts: dict[int, float] = {}
     if method == TierMethod.THRESHOLD:
         for t in tiers[:-1]:
@@ -75,7 +75,7 @@ def _cuts(tiers: list[Tier], method: str, values: np.ndarray) -> dict[int, float
     for t in tiers[:-1]:
         share += t.top_share or 0
         if len(positive) == 0:
-            cuts[t.pk] = float("inf")
+            cuts[t.pk] = None
             continue
         n = max(1, int(round(share * len(positive))))
         cuts[t.pk] = float(positive[min(n, len(positive)) - 1])
@@ -87,7 +87,8 @@ def _assign(tiers: list[Tier], cuts: dict[int, float], values: np.ndarray) -> np
     out = np.full(len(values), len(tiers) - 1, dtype=np.int64)
     for i in range(len(tiers) - 2, -1, -1):
         cut = cuts[tiers[i].pk]
-        out[(values >= cut) & (values > 0)] = i
+        if cut is not None:
+            out[(values >= cut) & (values > 0)] = i
     return out
 
 

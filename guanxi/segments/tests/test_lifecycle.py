@@ -159,3 +159,19 @@ def test_switched_off_nothing_moves(admin, rep):
     make_order(rep, c, ordered_at=ago(2))
     assert stage(c) == "new"
     assert lifecycle_run()["at_risk"] == 0
+
+
+def test_the_daily_run_catches_up_with_orders_that_came_in_bulk(rep):
+    from guanxi.orders.models import Order
+
+    lead = make_customer(rep, name="导入一单")
+    two = make_customer(rep, name="导入两单")
+    for i, (c, n) in enumerate([(lead, 1), (two, 2)]):
+        for j in range(n):  # as an import writes them: no per-order hook
+            Order.objects.create(
+                customer=c, number=f"IMP-{i}-{j}", ordered_at=ago(5 + j), status="paid",
+                total=Decimal("10"),
+            )  # fmt: skip
+    result = lifecycle_run()
+    assert (result["new"], result["active"]) == (1, 1)
+    assert (stage(lead), stage(two)) == ("new", "active")

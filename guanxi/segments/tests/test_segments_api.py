@@ -190,3 +190,79 @@ def test_the_cli_creates_counts_refreshes_and_names_bad_rules(admin, shop, tmp_p
     assert code == 2 and "rules" in err
     code, out, _err = cli("history", "复购", "--since", "2000-01-01", "--until", "2999-01-01")
     assert code == 0 and "Joined: 2" in out
+
+
+def _csv(response):
+    import csv
+    import io
+
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content).decode("utf-8-sig")
+    return list(csv.reader(io.StringIO(body)))
+
+
+def test_segments_and_tiers_filter_the_customer_list_and_export(api, admin, rep, shop):
+    from guanxi.segments.services.tiers import tier_settings_update, tiers_evaluate
+
+    seg = api(admin).post("segments", {"name": "复购", "definition": TWO_ORDERS}).json()
+    ids = {c["id"] for c in api(admin).get("customers", {"in_segment": "复购"}).json()["items"]}
+    assert ids == {shop["loyal"].pk, shop["far"].pk}
+    mine = {c["id"] for c in api(rep).get("customers", {"in_segment": seg["id"]}).json()["items"]}
+    assert mine == {shop["loyal"].pk}
+    assert api(admin).get("customers", {"in_segment": "没有这个"}).json()["items"] == []
+    tier_settings_update(actor=admin, data={"method": "threshold"})
+    tiers_evaluate(actor=admin)
+    normal = {c["id"] for c in api(admin).get("customers", {"tier": "普通"}).json()["items"]}
+    assert shop["loyal"].pk in normal
+    rows = _csv(api(admin).get("customers/export.csv", {"in_segment": seg["id"]}))
+    header, body = rows[0], rows[1:]
+    assert {"Value tier", "Segments", "Behaviour tags"} <= set(header)
+    by_name = {r[header.index("Name")]: r for r in body}
+    assert set(by_name) == {"王忠诚", "周远方"}
+    assert by_name["王忠诚"][header.index("Segments")] == "复购"
+    assert by_name["王忠诚"][header.index("Value tier")] == "Normal"
+
+
+def test_the_360_page_shows_tier_tags_segments_and_the_warning(admin, rep, shop):
+    from django.test import Client
+
+    from guanxi.segments.services import segment_create
+    from guanxi.segments.services.lifecycle import lifecycle_run
+    from guanxi.segments.services.tiers import tiers_evaluate
+    from tests.factories import PASSWORD
+
+    segment_create(actor=admin, data={"name": "复购", "definition": TWO_ORDERS})
+    quiet = make_customer(rep, name="沉默客户")
+    make_order(rep, quiet, ordered_at=ago(150), total="500.00")
+    lifecycle_run()
+    tiers_evaluate(actor=admin)
+    client = Client()
+    client.login(username=rep.username, password=PASSWORD)
+    page = client.get(f"/admin/customers/customer/{shop['loyal'].pk}/360/")
+    assert page.status_code == 200
+    assert 'id="segmentation"' in page.text and "复购" in page.text
+    assert "Normal" in page.text or "VIP" in page.text or "High potential" in page.text
+    warned = client.get(f"/admin/customers/customer/{quiet.pk}/360/")
+    assert 'id="churn-warning"' in warned.text and "No order for 150 days" in warned.text
+
+
+def test_churn_warnings_and_tiers_through_the_api(api, admin, rep, shop):
+    from guanxi.segments.services.lifecycle import lifecycle_run
+
+    quiet = make_customer(rep, name="沉默客户")
+    make_order(rep, quiet, ordered_at=ago(150), total="500.00")
+    lifecycle_run()
+    warnings = api(rep).get("churn-warnings").json()["items"]
+    assert [w["customer_name"] for w in warnings] == ["沉默客户"]
+    assert warnings[0]["reasons"][0]["rule"] == "no_order"
+    assert "150 days" in warnings[0]["reasons"][0]["text"]
+    assert api(rep).get(f"customers/{quiet.pk}/segments").json()["churn_warning"]["id"]
+    r = api(admin).patch("lifecycle/settings", {"at_risk_days": 0})
+    assert r.status_code == 422 and "at_risk_days" in r.json()["errors"]
+    assert api(rep).patch("lifecycle/settings", {"at_risk_days": 60}).status_code == 403
+    evaluation = api(admin).post("tiers/evaluate", {}).json()
+    assert evaluation["customers"] == 4
+    tiers = api(rep).get("tiers").json()
+    assert [t["name"] for t in tiers] == ["VIP", "高潜力", "普通"]
+    assert sum(t["members"] for t in tiers) == 3  # rep's three customers
+    assert api(rep).get(f"customers/{quiet.pk}/segments").json()["tier"]["tier"]

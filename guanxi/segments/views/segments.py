@@ -106,6 +106,7 @@ def segment_edit(request, model_admin, object_id=None):
         "name": segment.name if segment else "",
         "name_en": segment.name_en if segment else "",
         "description": segment.description if segment else "",
+        "description_en": segment.description_en if segment else "",
         "kind": segment.kind if segment else SegmentKind.DYNAMIC,
         "purpose": segment.purpose if segment else SegmentPurpose.SEGMENT,
         "definition": segment.definition if segment else {"all": []},
@@ -115,6 +116,7 @@ def segment_edit(request, model_admin, object_id=None):
             "name": request.POST.get("name", ""),
             "name_en": request.POST.get("name_en", ""),
             "description": request.POST.get("description", ""),
+            "description_en": request.POST.get("description_en", ""),
             "kind": segment.kind if segment else request.POST.get("kind", SegmentKind.DYNAMIC),
             "purpose": request.POST.get("purpose", SegmentPurpose.SEGMENT),
         }
@@ -140,13 +142,8 @@ def segment_edit(request, model_admin, object_id=None):
             except GuanxiError as e:
                 errors = e.errors or {"__all__": [e.message]}
             else:
-                messages.success(
-                    request,
-                    _("Saved: %(n)s members.")
-                    % {
-                        "n": f"{selectors.visible_member_count(actor=request.user, segment=segment):,}"
-                    },
-                )
+                members = selectors.visible_member_count(actor=request.user, segment=segment)
+                messages.success(request, _("Saved: %(n)s members.") % {"n": f"{members:,}"})
                 return HttpResponseRedirect(
                     reverse("admin:segments_segment_change", args=[segment.pk])
                 )

@@ -43,18 +43,18 @@ def tiers_page(request, model_admin):
         request.POST if request.POST.get("form") == "settings" else None,
         instance=TierSettings.current(),
     )
-    if request.method == "POST" and may_configure and request.POST.get("form") == "settings":
-        if settings_form.is_valid():
-            try:
-                tier_services.tier_settings_update(
-                    actor=actor,
-                    data={k: settings_form.cleaned_data[k] for k in settings_form.fields},
-                )
-            except GuanxiError as e:
-                error_messages(request, e)
-            else:
-                messages.success(request, _("Saved. The next evaluation uses these settings."))
-                return HttpResponseRedirect(reverse("admin:segments_tierevaluation_changelist"))
+    posted = request.method == "POST" and request.POST.get("form") == "settings"
+    if posted and may_configure and settings_form.is_valid():
+        try:
+            tier_services.tier_settings_update(
+                actor=actor,
+                data={k: settings_form.cleaned_data[k] for k in settings_form.fields},
+            )
+        except GuanxiError as e:
+            error_messages(request, e)
+        else:
+            messages.success(request, _("Saved. The next evaluation uses these settings."))
+            return HttpResponseRedirect(reverse("admin:segments_tierevaluation_changelist"))
     distribution = selectors.tier_distribution(actor=actor)
     dist_chart = chart_data(
         [d["tier"].label for d in distribution],
@@ -75,12 +75,26 @@ def tiers_page(request, model_admin):
         selectors.tier_evaluations(kinds=[EvaluationKind.MONTHLY, EvaluationKind.MANUAL])[:12]
     )
     latest = evaluations[0] if evaluations else None
+    settings = TierSettings.current()
     rows = []
-    for d in distribution:
+    for i, d in enumerate(distribution):
         t = d["tier"]
         cut = latest.cuts.get(str(t.pk)) if latest else None
-        rows.append({**d, "cut": money(cut) if cut not in (None, float("inf")) else "—",
-                     "link": reverse("admin:customers_customer_changelist") + f"?tier={t.pk}"})  # fmt: skip
+        if i == len(distribution) - 1:
+            rule = _("everyone else")
+        elif settings.method == "percentile":
+            rule = _("the next top %(p)s%% of buyers") % {"p": f"{(t.top_share or 0) * 100:g}"}
+        else:
+            rule = f"≥ {money(t.min_value)}"
+        rows.append(
+            {
+                **d,
+                "rule": rule,
+                "share_pct": f"{d['share'] * 100:.1f}%",
+                "cut": money(cut) if cut is not None else "—",
+                "link": reverse("admin:customers_customer_changelist") + f"?tier={t.pk}",
+            }
+        )
     ctx = context(
         request,
         model_admin,
@@ -92,7 +106,9 @@ def tiers_page(request, model_admin):
         chart_options=chart_options(y_ticks=True),
         evaluations=evaluations,
         spend_rises=selectors.tier_evaluations(kinds=[EvaluationKind.SPEND_RISE]).count(),
-        settings=TierSettings.current(),
+        settings=settings,
+        rise_pct=f"{settings.rise_share * 100:g}" if settings.rise_share else None,
+        top_20=f"{curve['top_20_share'] * 100:.0f}%" if curve["top_20_share"] is not None else None,
         settings_form=settings_form,
         may_configure=may_configure,
         may_evaluate=access.can(actor, "segment.manage"),
@@ -145,7 +161,7 @@ def evaluation_page(request, object_id, model_admin):
         summary=summary,
         page=page,
         cuts=[(tiers[int(k)].label, money(v)) for k, v in evaluation.cuts.items()
-              if int(k) in tiers and v != float("inf")],
+              if int(k) in tiers and v is not None],
     )  # fmt: skip
     return TemplateResponse(request, "guanxi/segments/evaluation.html", ctx)
 

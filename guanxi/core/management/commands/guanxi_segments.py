@@ -82,6 +82,11 @@ class Command(GuanxiCommand):
         history.add_argument("--since", help=_("first day, YYYY-MM-DD"))
         history.add_argument("--until", help=_("last day, YYYY-MM-DD"))
 
+        add("lifecycle", _("move lifecycle stages by the rules now and open churn warnings"))
+        add("tiers", _("sort every customer into a value tier now; who moved and why"))
+        cluster = add("cluster", _("cluster the valued customers (k-means) into static segments"))
+        cluster.add_argument("--k", type=int, default=None, help=_("clusters (default: suggested)"))
+
     def _segment(self, actor, ref: str):
         from guanxi.core.errors import NotFound
         from guanxi.segments import selectors
@@ -158,7 +163,45 @@ class Command(GuanxiCommand):
                 out(_("%(id)5s  %(members)9s members  +%(entered)s −%(left)s  %(ms)s ms")
                     % {"id": r.segment_id, "members": f"{r.members:,}", "entered": r.entered,
                        "left": r.left, "ms": r.ms})  # fmt: skip
-            out(_("%(n)s segments refreshed in %(s).1f s.") % {"n": len(results), "s": total / 1000})
+            out(
+                _("%(n)s segments refreshed in %(s).1f s.") % {"n": len(results), "s": total / 1000}
+            )
+        elif action == "lifecycle":
+            from guanxi.accounts import access
+            from guanxi.segments.services.lifecycle import lifecycle_run
+
+            access.require(actor, "segment.manage")
+            done = lifecycle_run()
+            out(_("%(risk)s customers now at risk, %(churned)s churned; %(alerts)s alerts sent.")
+                % {"risk": done["at_risk"], "churned": done["churned"],
+                   "alerts": done["alerts"]})  # fmt: skip
+        elif action == "tiers":
+            from guanxi.segments.services.tiers import tiers_evaluate
+
+            e = tiers_evaluate(actor=actor)
+            counts = {"n": f"{e.customers:,}", "moved": e.moved, "up": e.up, "down": e.down}
+            text = _("%(n)s customers evaluated: %(moved)s moved (%(up)s up, %(down)s down).")
+            out(text % counts)
+            tiers = {t.pk: t.label for t in selectors.tier_list()}
+            for row in e.summary:
+                out(
+                    f"  {tiers.get(row['from'], '—')} → {tiers.get(row['to'], '—')}: {row['count']}"
+                )
+        elif action == "cluster":
+            from guanxi.segments.services.clusters import (
+                cluster_words,
+                clustering_request,
+                clustering_run,
+            )
+
+            run = clustering_request(actor=actor, k=o["k"], enqueue=False)
+            run = clustering_run(run_id=run.pk)
+            if run.status != "done":
+                raise ValidationFailed(errors={"cluster": [run.error.splitlines()[0]]})
+            out(_("%(k)s clusters of %(n)s customers:") % {"k": run.k, "n": f"{run.customers:,}"})
+            for c in run.clusters:
+                out(f"  {c['index'] + 1}. {cluster_words(c)}  ({c['size']:,}, "
+                    f"{c['share'] * 100:.1f}%)  → segment {c['segment_id']}")  # fmt: skip
         elif action == "history":
             s = self._segment(actor, o["segment"])
             since, until = _day(o["since"], "since"), _day(o["until"], "until")
