@@ -116,6 +116,9 @@ def interaction_log(*, actor, customer, data: dict) -> Interaction:
             customer_id=customer.pk,
             changes={"kind": [None, interaction.kind], "subject": [None, interaction.subject]},
         )
+        from guanxi.segments.services.changes import customers_changed
+
+        customers_changed(customer_ids=[customer.pk], changed={"interactions"})
     return interaction
 
 

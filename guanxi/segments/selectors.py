@@ -156,11 +156,12 @@ def history_counts(*, actor, segment: Segment, since: dt.date, until: dt.date) -
 
 def definition_preview(*, actor, definition, sample: int = 10) -> dict:
     """The live count (and a few members) of rules being edited, scoped to the actor."""
+    from guanxi.customers.selectors import contactable_q
+
     stored = rules.validate(definition)
     ctx = rules.Context(now=timezone.now())
-    qs = access.scope_customers(
-        Customer.objects.filter(rules.compile_definition(stored, ctx)), actor
-    )
+    matched = Customer.objects.filter(contactable_q()).filter(rules.compile_definition(stored, ctx))
+    qs = access.scope_customers(matched, actor)
     return {
         "count": qs.count(),
         "sample": list(qs.order_by("-id").values("id", "name")[:sample]),

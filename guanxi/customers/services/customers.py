@@ -173,7 +173,16 @@ def customer_update(
             _stage_change(actor, customer, new_stage, stage_cause)
             changes["stage"] = [before["stage"], new_stage]
         _record_changes(actor, customer, changes, before, after)
+        if changes or addresses is not None:
+            _segments_follow([customer.pk], {"customer", "tags", "address"})
     return customer
+
+
+def _segments_follow(customer_ids, changed) -> None:
+    """Dynamic segments and behaviour tags follow the change (segments owns them)."""
+    from guanxi.segments.services.changes import customers_changed
+
+    customers_changed(customer_ids=customer_ids, changed=changed)
 
 
 def _record_changes(actor, customer, changes, before, after):
@@ -287,6 +296,7 @@ def customer_change_stage(*, actor, customer: Customer, stage: str, cause: str =
             customer_id=customer.pk,
             changes={"stage": [old, stage]},
         )
+        _segments_follow([customer.pk], {"customer"})
     return customer
 
 
@@ -424,4 +434,5 @@ def customers_tag(*, actor, customer_ids, add=(), remove=()) -> int:
                 [(c, names[c]) for c in changed],
                 lambda r: {"tags": [changed[r[0]]["removed"], changed[r[0]]["added"]]},
             )
+            _segments_follow(list(changed), {"tags"})
     return len(changed)

@@ -325,7 +325,17 @@ def customers_merge(
             score=review.score if review else None,
             import_job_id=import_job_id,
         )
+        _segments_follow(
+            [survivor.pk], {"customer", "tags", "address", "orders", "interactions", "events"}
+        )
     return merge
+
+
+def _segments_follow(customer_ids, changed) -> None:
+    """Segments and behaviour tags follow what moved between the two (segments owns them)."""
+    from guanxi.segments.services.changes import customers_changed
+
+    customers_changed(customer_ids=customer_ids, changed=changed)
 
 
 def customers_unmerge(*, actor, merge: CustomerMerge) -> Customer:
@@ -365,6 +375,10 @@ def customers_unmerge(*, actor, merge: CustomerMerge) -> Customer:
                 source=merge.found_by,
                 import_job_id=merge.import_job_id,
             )
+        _segments_follow(
+            [c.pk for c in (restored, survivor) if c is not None],
+            {"customer", "tags", "address", "orders", "interactions", "events"},
+        )
     return restored
 
 

@@ -192,9 +192,13 @@ def _referenced_segments(definition) -> set[int]:
 
 
 def member_query(segment: Segment, *, now=None):
-    """The customers a dynamic segment's rules select now (unscoped), as a queryset."""
+    """The customers a dynamic segment's rules select now (unscoped), as a queryset. Customers
+    whose relationship has ended are never members: segments feed contact and marketing."""
+    from guanxi.customers.selectors import contactable_q
+
     ctx = rules.Context(now=now or timezone.now())
-    return Customer.objects.filter(rules.compile_definition(segment.definition, ctx))
+    q = rules.compile_definition(segment.definition, ctx)
+    return Customer.objects.filter(contactable_q()).filter(q)
 
 
 def _sql(queryset) -> tuple[str, tuple] | None:
@@ -310,6 +314,8 @@ def customer_reevaluate(*, customer_id: int, changed=("orders",), now=None) -> d
     ]
     if not candidates:
         return {"entered": [], "left": []}
+    from guanxi.customers.selectors import contactable_q
+
     ctx = rules.Context(now=now, ids=[customer_id])
     catalogue = rules.fields()
     current = set(
@@ -330,22 +336,23 @@ def customer_reevaluate(*, customer_id: int, changed=("orders",), now=None) -> d
         answers = (
             Customer.objects.filter(pk=customer_id)
             .annotate(
+                s_contactable=ExpressionWrapper(contactable_q(), output_field=BooleanField()),
                 **{
                     f"s{s.pk}": ExpressionWrapper(
                         rules.compile_definition(s.definition, ctx, catalogue=catalogue),
                         output_field=BooleanField(),
                     )
                     for s in batch
-                }
+                },
             )
-            .values(*[f"s{s.pk}" for s in batch])
+            .values("s_contactable", *[f"s{s.pk}" for s in batch])
             .first()
         )
         if answers is None:
             return {"entered": [], "left": []}
         with transaction.atomic():
             for s in batch:
-                now_member = bool(answers[f"s{s.pk}"])
+                now_member = bool(answers[f"s{s.pk}"]) and bool(answers["s_contactable"])
                 if now_member and s.pk not in current:
                     SegmentMembership.objects.create(
                         segment=s, customer_id=customer_id, entered_at=now

@@ -266,3 +266,41 @@ def test_churn_warnings_and_tiers_through_the_api(api, admin, rep, shop):
     assert [t["name"] for t in tiers] == ["VIP", "高潜力", "普通"]
     assert sum(t["members"] for t in tiers) == 3  # rep's three customers
     assert api(rep).get(f"customers/{quiet.pk}/segments").json()["tier"]["tier"]
+
+
+def test_edits_tags_and_interactions_move_memberships_at_once(api, admin, rep, shop):
+    from guanxi.customers.services import customer_update, customers_tag
+    from guanxi.interactions.services import interaction_log
+
+    vip = api(admin).post("segments", {"name": "VIP", "definition": {
+        "field": "tags", "op": "contains", "value": ["VIP"]}}).json()  # fmt: skip
+    called = api(admin).post("segments", {"name": "近期回访", "definition": {
+        "field": "interactions.count", "op": "gte", "value": 1, "days": 7}}).json()  # fmt: skip
+    tech = api(admin).post("segments", {"name": "科技行业", "definition": {
+        "field": "industry", "op": "eq", "value": "科技"}}).json()  # fmt: skip
+    once = shop["once"]
+
+    def members(seg):
+        return {m.customer_id for m in SegmentMembership.objects.filter(
+            segment_id=seg["id"], left_at__isnull=True)}  # fmt: skip
+
+    customers_tag(actor=admin, customer_ids=[once.pk], add=["VIP"])
+    interaction_log(actor=admin, customer=once, data={"kind": "call", "subject": "回访"})
+    customer_update(actor=admin, customer=once, data={"industry": "科技"})
+    assert once.pk in members(vip) and once.pk in members(called) and once.pk in members(tech)
+    customers_tag(actor=admin, customer_ids=[once.pk], remove=["VIP"])
+    customer_update(actor=admin, customer=once, data={"industry": "制造"})
+    assert once.pk not in members(vip) and once.pk not in members(tech)
+
+
+def test_customers_whose_relationship_ended_leave_every_dynamic_segment(api, admin, shop):
+    from guanxi.customers.models import Customer
+    from guanxi.segments.services import segments_refresh
+
+    seg = api(admin).post("segments", {"name": "复购", "definition": TWO_ORDERS}).json()
+    assert seg["members"] == 2
+    Customer.objects.filter(pk=shop["far"].pk).update(stage="terminated")
+    segments_refresh()
+    assert Segment.objects.get(pk=seg["id"]).member_count == 1
+    preview = api(admin).post("segments/preview", {"definition": TWO_ORDERS}).json()
+    assert preview["count"] == 1
