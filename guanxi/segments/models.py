@@ -222,7 +222,7 @@ class TierSettings(models.Model):
         null=True,
         blank=True,
         validators=[MinValueValidator(0.01), MaxValueValidator(100)],
-        help_text=_("0.5 = 50%. Leave empty to wait for the monthly re-evaluation."),
+        help_text=_("0.5 means a rise by half. Leave empty to wait for the monthly re-evaluation."),
     )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -259,7 +259,9 @@ class Tier(models.Model):
         null=True,
         blank=True,
         validators=[MinValueValidator(0), MaxValueValidator(1)],
-        help_text=_("With percentiles: 0.05 = the top 5% of customers by the measure."),
+        help_text=_(
+            "With percentiles: 0.05 means the top five in a hundred customers by the measure."
+        ),
     )
     color = models.CharField(_("colour"), max_length=20, default="gray")
     benefits = models.TextField(_("how they are served"), blank=True)
