@@ -405,3 +405,15 @@ def cluster_run_get(*, actor, run_id):
         return ClusterRun.objects.get(pk=int(run_id))
     except (ClusterRun.DoesNotExist, ValueError, TypeError) as e:
         raise NotFound(_("Clustering not found.")) from e
+
+
+def membership_changes(*, since, segment_ids=None) -> dict[str, QuerySet[SegmentMembership]]:
+    """Who entered and who left segments since a time (unscoped): what automation and
+    campaigns react to. `entered` are the spells that began since; `left` those that ended."""
+    qs = SegmentMembership.objects.all()
+    if segment_ids is not None:
+        qs = qs.filter(segment_id__in=list(segment_ids))
+    return {
+        "entered": qs.filter(entered_at__gte=since).order_by("entered_at", "id"),
+        "left": qs.filter(left_at__gte=since).order_by("left_at", "id"),
+    }

@@ -45,7 +45,12 @@ def ids_allowed(actor, action: str, ids) -> set[int]:
     ids = list(ids)
     if not ids or not access.can(actor, action):
         return set()
-    qs = customer_selectors.customer_queryset(actor=actor).filter(pk__in=ids)
+    # A customer whose relationship has ended is read-only: their rows fail one by one.
+    qs = (
+        customer_selectors.customer_queryset(actor=actor)
+        .filter(pk__in=ids)
+        .filter(customer_selectors.contactable_q())
+    )
     if access.MATRIX[action].get(access.role_of(actor)) == "scope":
         qs = qs.filter(access.owner_q(actor, "owner", edit=True))
     return set(qs.values_list("pk", flat=True))

@@ -304,3 +304,15 @@ def test_customers_whose_relationship_ended_leave_every_dynamic_segment(api, adm
     assert Segment.objects.get(pk=seg["id"]).member_count == 1
     preview = api(admin).post("segments/preview", {"definition": TWO_ORDERS}).json()
     assert preview["count"] == 1
+
+
+def test_automation_can_read_who_entered_and_left_since_a_time(api, admin, shop):
+    from guanxi.segments.selectors import membership_changes
+
+    before = timezone.now()
+    seg = api(admin).post("segments", {"name": "复购", "definition": TWO_ORDERS}).json()
+    api(admin).patch(f"segments/{seg['id']}", {"definition": {"all": [
+        TWO_ORDERS, {"field": "owner", "op": "eq", "value": "rep1"}]}})  # fmt: skip
+    changes = membership_changes(since=before, segment_ids=[seg["id"]])
+    assert {m.customer_id for m in changes["entered"]} == {shop["loyal"].pk, shop["far"].pk}
+    assert [m.customer_id for m in changes["left"]] == [shop["far"].pk]
