@@ -53,7 +53,14 @@ class Order(TimestampedModel):
         verbose_name = _("order")
         verbose_name_plural = _("orders")
         ordering = ["-ordered_at", "-id"]
-        indexes = [models.Index(fields=["customer", "-ordered_at"], name="order_customer_at")]
+        indexes = [
+            models.Index(fields=["customer", "-ordered_at"], name="order_customer_at"),
+            # Covers the aggregates of segments over a time window (who ordered, how often,
+            # for how much) without reading the table.
+            models.Index(
+                fields=["ordered_at", "status", "customer", "total"], name="order_at_cover"
+            ),
+        ]
 
     def __str__(self):
         return self.number

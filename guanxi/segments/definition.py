@@ -91,6 +91,7 @@ class Context:
 
     now: dt.datetime
     ids: list[int] | None = None
+    shared: object = None  # SharedAggregates of a refresh of several segments, or None
 
 
 @dataclass(frozen=True)
@@ -305,17 +306,156 @@ def _window(rows, column: str, cond: dict, ctx: Context):
     return rows
 
 
-def _aggregate_q(rows, expr, op: str, value, zero, *, datetime_column=False) -> Q:
+# SQLite's planner, left to itself, reads a window of orders through the status index (most
+# rows) or walks the customer index to skip a sort; both touch every order. The covering index
+# answers a window by a range scan of the index alone.
+ORDER_COVER = "order_at_cover"
+
+
+def _hinted(subquery, ctx: Context):
+    """The subquery of customer ids, on SQLite told to read orders through the covering index
+    (when every customer is asked for; one customer's rows come by the customer index)."""
+    from django.db import connection
+    from django.db.models.expressions import RawSQL
+
+    if connection.vendor != "sqlite" or ctx.ids is not None:
+        return subquery
+    sql, params = subquery.query.sql_with_params()
+    table = f'FROM "{subquery.model._meta.db_table}"'
+    if subquery.model._meta.db_table != "orders_order" or sql.count(table) != 1 or " JOIN " in sql:
+        return subquery
+    return RawSQL(sql.replace(table, f'{table} INDEXED BY "{ORDER_COVER}"', 1), params)
+
+
+def _aggregate_q(rows, expr, op: str, value, zero, *, ctx=None, datetime_column=False) -> Q:
     """Customers whose aggregate over `rows` satisfies `op value`; customers without rows
     have `zero` (None: they never match)."""
+    ctx = ctx or Context(now=timezone.now())
     per_customer = rows.values("customer_id").annotate(agg=expr)
     if op == "is_set":
-        q = Q(pk__in=rows.values("customer_id"))
+        q = Q(pk__in=_hinted(rows.values("customer_id"), ctx))
         return q if value else ~q
     p = _pred("agg", op, value, datetime_column=datetime_column)
     if zero is not None and _holds(op, zero, value):
-        return ~Q(pk__in=per_customer.filter(~p).values("customer_id"))
-    return Q(pk__in=per_customer.filter(p).values("customer_id"))
+        return ~Q(pk__in=_hinted(per_customer.filter(~p).values("customer_id"), ctx))
+    return Q(pk__in=_hinted(per_customer.filter(p).values("customer_id"), ctx))
+
+
+SHARED_MEASURES = {
+    "count": ("n", False),
+    "sum": ("s", False),
+    "avg": ("a", False),
+    "last_at": ("last_at", True),
+    "first_at": ("first_at", True),
+}
+
+
+def _raw_pred(col: str, op: str, value, *, time=False) -> tuple[str, list]:
+    """`col op value` as SQL on a shared table: numbers as floats, dates as local days."""
+    from .shared import adapt_time
+
+    if time:
+        start = lambda d: adapt_time(_local_start(d))  # noqa: E731
+        nxt = lambda d: adapt_time(_local_start(d + dt.timedelta(days=1)))  # noqa: E731
+        if op == "between":
+            return f"{col} >= %s AND {col} < %s", [start(value[0]), nxt(value[1])]
+        return {
+            "eq": (f"{col} >= %s AND {col} < %s", [start(value), nxt(value)]),
+            "lt": (f"{col} < %s", [start(value)]),
+            "lte": (f"{col} < %s", [nxt(value)]),
+            "gt": (f"{col} >= %s", [nxt(value)]),
+            "gte": (f"{col} >= %s", [start(value)]),
+        }[op]
+    if op == "between":
+        return f"{col} >= %s AND {col} <= %s", [float(value[0]), float(value[1])]
+    sign = {"eq": "=", "ne": "<>", "lt": "<", "lte": "<=", "gt": ">", "gte": ">="}[op]
+    return f"{col} {sign} %s", [float(value)]
+
+
+def _from_shared(table: str, where: str, params: list, *, negate=False) -> Q:
+    from django.db.models.expressions import RawSQL
+
+    sql = f"SELECT customer_id FROM {table}" + (f" WHERE {where}" if where else "")
+    q = Q(pk__in=RawSQL(sql, params))
+    return ~q if negate else q
+
+
+def _shared_aggregate(table, col, op, value, zero, *, time=False) -> Q:
+    if op == "is_set":
+        return _from_shared(table, "", [], negate=not value)
+    where, params = _raw_pred(col, op, value, time=time)
+    if zero is not None and _holds(op, zero, value):
+        return _from_shared(table, f"NOT ({where})", params, negate=True)
+    return _from_shared(table, where, params)
+
+
+def _like(value: str) -> str:
+    return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _shared_orders(spec: FieldSpec, cond: dict, ctx: Context, measure: str) -> Q | None:
+    """The condition answered from the refresh's shared tables, or None if it has none."""
+    shared = ctx.shared
+    op, value = cond["op"], cond["value"]
+    days = cond.get("days")
+    if measure in SHARED_MEASURES:
+        col, time = SHARED_MEASURES[measure]
+        table = shared.orders(days, cond.get("channel"))
+        return _shared_aggregate(table, col, op, value, spec.zero, time=time)
+    if measure == "days_since_last":
+        from .shared import adapt_time
+
+        table = shared.orders(None, cond.get("channel"))
+        if op == "is_set":
+            return _from_shared(table, "", [], negate=not value)
+
+        def before(n):
+            return "last_at <= %s", [adapt_time(ctx.now - dt.timedelta(days=n))]
+
+        def both(a, b):
+            (sa, pa), (sb, pb) = a, b
+            return f"({sa}) AND NOT ({sb})", pa + pb
+
+        if op == "between":
+            where, params = both(before(value[0]), before(value[1] + 1))
+        elif op == "gte":
+            where, params = before(value)
+        elif op == "gt":
+            where, params = before(value + 1)
+        elif op in ("lte", "lt"):
+            w, p_ = before(value + 1 if op == "lte" else value)
+            where, params = f"NOT ({w})", p_
+        else:
+            where, params = both(before(value), before(value + 1))
+            if op == "ne":
+                where = f"NOT ({where})"
+        return _from_shared(table, where, params)
+    if measure in ("product", "category"):
+        base = shared.lines(days)
+        column = "category" if measure == "category" else "product_name"
+        if op == "is_set":
+            return _from_shared(base, f"{column} <> ''", [], negate=not value)
+        negate = op in ("ne", "not_in", "not_contains")
+        positive = {"ne": "eq", "not_in": "in", "not_contains": "contains"}.get(op, op)
+        if positive == "contains":
+            where = f"UPPER({column}) LIKE UPPER(%s) ESCAPE '\\'"
+            params = [_like(value)]
+        else:
+            items = value if positive == "in" else [value]
+            marks = ", ".join(["%s"] * len(items))
+            if measure == "category":
+                where, params = f"category IN ({marks})", list(items)
+            else:
+                where = f"product_name IN ({marks}) OR sku IN ({marks})"
+                params = list(items) + list(items)
+        return _from_shared(base, where, params, negate=negate)
+    if measure == "categories":
+        return _shared_aggregate(shared.line_totals(days), "cats", op, value, spec.zero)
+    if measure == "discount_share":
+        return _shared_aggregate(
+            shared.line_totals(days), "(1.0 * disc / lines)", op, value, spec.zero
+        )
+    return None
 
 
 def _orders(spec: FieldSpec, cond: dict, ctx: Context) -> Q:
@@ -323,6 +463,10 @@ def _orders(spec: FieldSpec, cond: dict, ctx: Context) -> Q:
 
     op, value = cond["op"], cond["value"]
     measure = spec.key.split(".", 1)[1]
+    if ctx.shared is not None and ctx.ids is None:
+        found = _shared_orders(spec, cond, ctx, measure)
+        if found is not None:
+            return found
     if measure in ("product", "category"):
         rows = _window(revenue_line_rows(), "order__ordered_at", cond, ctx)
         if op == "is_set":
@@ -355,13 +499,13 @@ def _orders(spec: FieldSpec, cond: dict, ctx: Context) -> Q:
                 order__ordered_at__lte=F("product__created_at") + launch,
             )
             expr = Count("product_id", distinct=True)
-        return _aggregate_q(rows, expr, op, value, spec.zero)
+        return _aggregate_q(rows, expr, op, value, spec.zero, ctx=ctx)
     if measure == "refund_share":
         rows = _window(order_rows(), "ordered_at", cond, ctx)
         expr = Cast(
             Sum(Case(When(status="refunded", then=Value(1)), default=Value(0))), FloatField()
         ) / Cast(Count("id"), FloatField())
-        return _aggregate_q(rows, expr, op, value, spec.zero)
+        return _aggregate_q(rows, expr, op, value, spec.zero, ctx=ctx)
     rows = revenue_order_rows()
     if cond.get("channel"):
         rows = rows.filter(channel=cond["channel"])
@@ -377,7 +521,9 @@ def _orders(spec: FieldSpec, cond: dict, ctx: Context) -> Q:
         "last_at": Max("ordered_at"),
         "first_at": Min("ordered_at"),
     }[measure]
-    return _aggregate_q(rows, expr, op, value, spec.zero, datetime_column=spec.datetime_column)
+    return _aggregate_q(
+        rows, expr, op, value, spec.zero, ctx=ctx, datetime_column=spec.datetime_column
+    )
 
 
 def _days_since(rows, column: str, op: str, value, ctx: Context) -> Q:
@@ -385,7 +531,7 @@ def _days_since(rows, column: str, op: str, value, ctx: Context) -> Q:
     no value: they never match, except `is_set false`)."""
     per_customer = rows.values("customer_id").annotate(agg=Max(column))
     if op == "is_set":
-        q = Q(pk__in=rows.values("customer_id"))
+        q = Q(pk__in=_hinted(rows.values("customer_id"), ctx))
         return q if value else ~q
 
     def before(days):  # the latest row is at least `days` days ago
@@ -403,7 +549,7 @@ def _days_since(rows, column: str, op: str, value, ctx: Context) -> Q:
             "eq": lambda: before(value) & ~before(value + 1),
             "ne": lambda: ~(before(value) & ~before(value + 1)),
         }[op]()
-    return Q(pk__in=per_customer.filter(p).values("customer_id"))
+    return Q(pk__in=_hinted(per_customer.filter(p).values("customer_id"), ctx))
 
 
 def _activity(spec: FieldSpec, cond: dict, ctx: Context) -> Q:
@@ -426,7 +572,9 @@ def _activity(spec: FieldSpec, cond: dict, ctx: Context) -> Q:
         return _days_since(rows, "occurred_at", op, value, ctx)
     rows = _window(rows, "occurred_at", cond, ctx)
     expr = Count("id") if measure == "count" else Max("occurred_at")
-    return _aggregate_q(rows, expr, op, value, spec.zero, datetime_column=spec.datetime_column)
+    return _aggregate_q(
+        rows, expr, op, value, spec.zero, ctx=ctx, datetime_column=spec.datetime_column
+    )
 
 
 # -- the catalogue of fields --------------------------------------------------------------

@@ -191,12 +191,13 @@ def _referenced_segments(definition) -> set[int]:
     return found
 
 
-def member_query(segment: Segment, *, now=None):
+def member_query(segment: Segment, *, now=None, shared=None):
     """The customers a dynamic segment's rules select now (unscoped), as a queryset. Customers
-    whose relationship has ended are never members: segments feed contact and marketing."""
+    whose relationship has ended are never members: segments feed contact and marketing.
+    `shared`: the order aggregates of a refresh of several segments (segments.shared)."""
     from guanxi.customers.selectors import contactable_q
 
-    ctx = rules.Context(now=now or timezone.now())
+    ctx = rules.Context(now=now or timezone.now(), shared=shared)
     q = rules.compile_definition(segment.definition, ctx)
     return Customer.objects.filter(contactable_q()).filter(q)
 
@@ -221,11 +222,11 @@ def _scratch(cursor) -> None:
     cursor.execute(f"DELETE FROM {SCRATCH}")  # noqa: S608 - a constant name
 
 
-def segment_refresh(*, segment: Segment, now=None) -> RefreshResult:
+def segment_refresh(*, segment: Segment, now=None, shared=None) -> RefreshResult:
     """Bring a dynamic segment's members in line with its rules, set-based."""
     now = now or timezone.now()
     started = time.perf_counter()
-    compiled = _sql(member_query(segment, now=now))
+    compiled = _sql(member_query(segment, now=now, shared=shared))
     with transaction.atomic(), connection.cursor() as cur:
         _scratch(cur)
         if compiled is not None:
@@ -296,7 +297,18 @@ def segments_refresh(
     if depends:
         wanted = set(depends)
         segments = [s for s in segments if wanted & set(s.depends) or "segments" in s.depends]
-    return [segment_refresh(segment=s, now=now) for s in _in_dependency_order(segments)]
+    if len(segments) < 2:
+        return [segment_refresh(segment=s, now=now) for s in segments]
+    from ..shared import SharedAggregates
+
+    shared = SharedAggregates(now)
+    try:
+        return [
+            segment_refresh(segment=s, now=now, shared=shared)
+            for s in _in_dependency_order(segments)
+        ]
+    finally:
+        shared.drop()
 
 
 def customer_reevaluate(*, customer_id: int, changed=("orders",), now=None) -> dict[str, list]:

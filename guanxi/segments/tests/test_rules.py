@@ -65,61 +65,85 @@ def people(rep, rep2, admin):
 ALL = {"张北京", "李上海", "王杭州", "赵无单"}
 
 
-@pytest.mark.parametrize(
-    "condition, expected",
-    [
-        ({"field": "name", "op": "eq", "value": "张北京"}, {"张北京"}),
-        ({"field": "name", "op": "ne", "value": "张北京"}, ALL - {"张北京"}),
-        ({"field": "name", "op": "in", "value": ["张北京", "李上海"]}, {"张北京", "李上海"}),
-        ({"field": "name", "op": "not_in", "value": ["张北京"]}, ALL - {"张北京"}),
-        ({"field": "company_name", "op": "contains", "value": "星辰"}, {"张北京"}),
-        ({"field": "company_name", "op": "not_contains", "value": "星辰"}, ALL - {"张北京"}),
-        ({"field": "company_name", "op": "is_set", "value": True}, {"张北京"}),
-        ({"field": "industry", "op": "is_set", "value": False}, ALL - {"王杭州"}),
-        ({"field": "source", "op": "eq", "value": "store"}, {"李上海"}),
-        ({"field": "stage", "op": "in", "value": ["at_risk"]}, {"赵无单"}),
-        ({"field": "birthday", "op": "lt", "value": "1991-01-01"}, {"张北京"}),
-        ({"field": "birthday", "op": "between", "value": ["1990-05-20", "1990-05-20"]}, {"张北京"}),
-        ({"field": "birthday_month", "op": "eq", "value": 5}, {"张北京"}),
-        ({"field": "birthday", "op": "is_set", "value": True}, {"张北京"}),
-        ({"field": "created_at", "op": "gte", "value": "today"}, ALL),
-        ({"field": "created_at", "op": "lt", "value": "-1d"}, set()),
-        ({"field": "city", "op": "eq", "value": "北京"}, {"张北京"}),
-        ({"field": "city", "op": "ne", "value": "北京"}, ALL - {"张北京"}),
-        ({"field": "city", "op": "in", "value": ["上海", "杭州"]}, {"李上海", "王杭州"}),
-        ({"field": "province", "op": "is_set", "value": True}, {"张北京"}),
-        ({"field": "tags", "op": "contains", "value": ["VIP", "老客户"]}, {"张北京"}),
-        ({"field": "tags", "op": "in", "value": ["VIP"]}, {"张北京", "王杭州"}),
-        ({"field": "tags", "op": "not_in", "value": ["VIP"]}, {"李上海", "赵无单"}),
-        ({"field": "tags", "op": "is_set", "value": False}, {"李上海", "赵无单"}),
-        ({"field": "owner", "op": "eq", "value": "rep1"}, {"张北京", "李上海"}),
-        ({"field": "owner", "op": "not_in", "value": ["rep1"]}, {"王杭州", "赵无单"}),
-        ({"field": "orders.count", "op": "gte", "value": 2}, {"张北京"}),
-        ({"field": "orders.count", "op": "gte", "value": 1, "days": 30}, {"张北京", "王杭州"}),
-        ({"field": "orders.count", "op": "eq", "value": 0, "days": 30}, {"李上海", "赵无单"}),
-        ({"field": "orders.count", "op": "lt", "value": 1}, {"赵无单"}),
-        ({"field": "orders.count", "op": "eq", "value": 1, "channel": "store"}, {"王杭州"}),
-        ({"field": "orders.sum", "op": "gt", "value": 500}, {"张北京"}),
-        ({"field": "orders.sum", "op": "between", "value": [50, 100]}, {"李上海", "王杭州"}),
-        ({"field": "orders.sum", "op": "lte", "value": 0}, {"赵无单"}),
-        ({"field": "orders.avg", "op": "lt", "value": 100}, {"李上海", "王杭州"}),
-        ({"field": "orders.last_at", "op": "lt", "value": "-90d"}, {"李上海"}),
-        ({"field": "orders.first_at", "op": "gte", "value": "-30d"}, {"王杭州"}),
-        ({"field": "orders.last_at", "op": "is_set", "value": False}, {"赵无单"}),
-        ({"field": "orders.days_since_last", "op": "gte", "value": 90}, {"李上海"}),
-        ({"field": "orders.days_since_last", "op": "lt", "value": 7}, {"张北京"}),
-        ({"field": "orders.days_since_last", "op": "between", "value": [6, 11]}, {"王杭州"}),
-        ({"field": "orders.product", "op": "eq", "value": "绿茶"}, {"王杭州"}),
-        ({"field": "orders.product", "op": "contains", "value": "茶", "days": 30}, {"王杭州"}),
-        ({"field": "orders.category", "op": "in", "value": ["茶叶"]}, {"王杭州"}),
-        ({"field": "orders.category", "op": "ne", "value": "茶叶"}, ALL - {"王杭州"}),
-        ({"field": "orders.categories", "op": "eq", "value": 1}, {"王杭州"}),
-        ({"field": "orders.discount_share", "op": "gte", "value": 0.5}, {"王杭州"}),
-        ({"field": "orders.refund_share", "op": "eq", "value": 0}, {"张北京", "李上海", "王杭州"}),
-    ],
-)
+CONDITIONS = [
+    ({"field": "name", "op": "eq", "value": "张北京"}, {"张北京"}),
+    ({"field": "name", "op": "ne", "value": "张北京"}, ALL - {"张北京"}),
+    ({"field": "name", "op": "in", "value": ["张北京", "李上海"]}, {"张北京", "李上海"}),
+    ({"field": "name", "op": "not_in", "value": ["张北京"]}, ALL - {"张北京"}),
+    ({"field": "company_name", "op": "contains", "value": "星辰"}, {"张北京"}),
+    ({"field": "company_name", "op": "not_contains", "value": "星辰"}, ALL - {"张北京"}),
+    ({"field": "company_name", "op": "is_set", "value": True}, {"张北京"}),
+    ({"field": "industry", "op": "is_set", "value": False}, ALL - {"王杭州"}),
+    ({"field": "source", "op": "eq", "value": "store"}, {"李上海"}),
+    ({"field": "stage", "op": "in", "value": ["at_risk"]}, {"赵无单"}),
+    ({"field": "birthday", "op": "lt", "value": "1991-01-01"}, {"张北京"}),
+    ({"field": "birthday", "op": "between", "value": ["1990-05-20", "1990-05-20"]}, {"张北京"}),
+    ({"field": "birthday_month", "op": "eq", "value": 5}, {"张北京"}),
+    ({"field": "birthday", "op": "is_set", "value": True}, {"张北京"}),
+    ({"field": "created_at", "op": "gte", "value": "today"}, ALL),
+    ({"field": "created_at", "op": "lt", "value": "-1d"}, set()),
+    ({"field": "city", "op": "eq", "value": "北京"}, {"张北京"}),
+    ({"field": "city", "op": "ne", "value": "北京"}, ALL - {"张北京"}),
+    ({"field": "city", "op": "in", "value": ["上海", "杭州"]}, {"李上海", "王杭州"}),
+    ({"field": "province", "op": "is_set", "value": True}, {"张北京"}),
+    ({"field": "tags", "op": "contains", "value": ["VIP", "老客户"]}, {"张北京"}),
+    ({"field": "tags", "op": "in", "value": ["VIP"]}, {"张北京", "王杭州"}),
+    ({"field": "tags", "op": "not_in", "value": ["VIP"]}, {"李上海", "赵无单"}),
+    ({"field": "tags", "op": "is_set", "value": False}, {"李上海", "赵无单"}),
+    ({"field": "owner", "op": "eq", "value": "rep1"}, {"张北京", "李上海"}),
+    ({"field": "owner", "op": "not_in", "value": ["rep1"]}, {"王杭州", "赵无单"}),
+    ({"field": "orders.count", "op": "gte", "value": 2}, {"张北京"}),
+    ({"field": "orders.count", "op": "gte", "value": 1, "days": 30}, {"张北京", "王杭州"}),
+    ({"field": "orders.count", "op": "eq", "value": 0, "days": 30}, {"李上海", "赵无单"}),
+    ({"field": "orders.count", "op": "lt", "value": 1}, {"赵无单"}),
+    ({"field": "orders.count", "op": "eq", "value": 1, "channel": "store"}, {"王杭州"}),
+    ({"field": "orders.sum", "op": "gt", "value": 500}, {"张北京"}),
+    ({"field": "orders.sum", "op": "between", "value": [50, 100]}, {"李上海", "王杭州"}),
+    ({"field": "orders.sum", "op": "lte", "value": 0}, {"赵无单"}),
+    ({"field": "orders.avg", "op": "lt", "value": 100}, {"李上海", "王杭州"}),
+    ({"field": "orders.last_at", "op": "lt", "value": "-90d"}, {"李上海"}),
+    ({"field": "orders.first_at", "op": "gte", "value": "-30d"}, {"王杭州"}),
+    ({"field": "orders.last_at", "op": "is_set", "value": False}, {"赵无单"}),
+    ({"field": "orders.days_since_last", "op": "gte", "value": 90}, {"李上海"}),
+    ({"field": "orders.days_since_last", "op": "lt", "value": 7}, {"张北京"}),
+    ({"field": "orders.days_since_last", "op": "between", "value": [6, 11]}, {"王杭州"}),
+    ({"field": "orders.product", "op": "eq", "value": "绿茶"}, {"王杭州"}),
+    ({"field": "orders.product", "op": "contains", "value": "茶", "days": 30}, {"王杭州"}),
+    ({"field": "orders.category", "op": "in", "value": ["茶叶"]}, {"王杭州"}),
+    ({"field": "orders.category", "op": "ne", "value": "茶叶"}, ALL - {"王杭州"}),
+    ({"field": "orders.categories", "op": "eq", "value": 1}, {"王杭州"}),
+    ({"field": "orders.discount_share", "op": "gte", "value": 0.5}, {"王杭州"}),
+    ({"field": "orders.refund_share", "op": "eq", "value": 0}, {"张北京", "李上海", "王杭州"}),
+]
+
+
+@pytest.mark.parametrize("condition, expected", CONDITIONS)
 def test_each_operator_selects_the_right_customers(people, admin, condition, expected):
     assert names(admin, condition) == expected
+
+
+def test_a_refresh_of_many_segments_shares_order_figures_and_agrees(people, admin):
+    """A refresh of several segments answers order conditions from shared per-customer
+    tables: every condition selects exactly what it selects alone."""
+    from guanxi.segments.models import Segment
+    from guanxi.segments.services import segment_create, segments_refresh
+
+    made = []
+    for i, (condition, expected) in enumerate(CONDITIONS):
+        if condition["field"].startswith("orders."):
+            seg = segment_create(actor=admin, data={"name": f"s{i}", "definition": condition})
+            made.append((seg, condition, expected))
+    Segment.objects.filter(pk__in=[m[0].pk for m in made]).update(member_count=0)
+    from guanxi.segments.models import SegmentMembership
+
+    SegmentMembership.objects.all().delete()
+    segments_refresh(segment_ids=[m[0].pk for m in made])
+    for seg, condition, expected in made:
+        got = {
+            m.customer.name
+            for m in SegmentMembership.objects.filter(segment=seg, left_at__isnull=True)
+        }
+        assert got == expected, condition
 
 
 def test_groups_nest_all_any_and_not(people, admin):
