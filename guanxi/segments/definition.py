@@ -372,11 +372,13 @@ def _raw_pred(col: str, op: str, value, *, time=False) -> tuple[str, list]:
     return f"{col} {sign} %s", [float(value)]
 
 
-def _from_shared(table: str, where: str, params: list, *, negate=False) -> Q:
+def _from_shared(table, where: str, params: list, *, negate=False) -> Q:
+    """Customers in a shared table (a name, or a FROM clause with its parameters)."""
     from django.db.models.expressions import RawSQL
 
-    sql = f"SELECT customer_id FROM {table}" + (f" WHERE {where}" if where else "")
-    q = Q(pk__in=RawSQL(sql, params))
+    source, source_params = (table, []) if isinstance(table, str) else table
+    sql = f"SELECT customer_id FROM {source}" + (f" WHERE {where}" if where else "")
+    q = Q(pk__in=RawSQL(sql, [*source_params, *params]))
     return ~q if negate else q
 
 
@@ -455,6 +457,8 @@ def _shared_orders(spec: FieldSpec, cond: dict, ctx: Context, measure: str) -> Q
         return _shared_aggregate(
             shared.line_totals(days), "(1.0 * disc / lines)", op, value, spec.zero
         )
+    if measure == "refund_share":
+        return _shared_aggregate(shared.refunds(days), "(1.0 * refunded / n)", op, value, spec.zero)
     return None
 
 

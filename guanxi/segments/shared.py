@@ -27,8 +27,11 @@ _names = itertools.count(1)
 class SharedAggregates:
     """The temporary tables of one refresh run, made on first use."""
 
-    def __init__(self, now: dt.datetime):
+    def __init__(self, now: dt.datetime, *, line_days: int | None = None):
         self.now = now
+        # The widest window any segment asks of order lines (None: all time): the lines are
+        # joined to their orders once, for it, and narrower windows filter that table.
+        self.line_days = line_days
         self.tables: dict[tuple, str] = {}
 
     # -- building -----------------------------------------------------------------------------
@@ -66,30 +69,55 @@ class SharedAggregates:
             params,
         )
 
-    def lines(self, days: int | None) -> str:
-        """One row per line of a revenue order: customer_id, category, product_name, sku, disc."""
-        where, params = self._where(days, "o")
-        hint = ' INDEXED BY "order_at_cover"' if connection.vendor == "sqlite" and days else ""
+    def refunds(self, days: int | None) -> str:
+        """customer_id, n (revenue and refunded orders), refunded."""
+        statuses = [*(str(s) for s in REVENUE_STATUSES), "refunded"]
+        where = [f"status IN ({', '.join(['%s'] * len(statuses))})"]
+        params: list = list(statuses)
+        if days:
+            where.append("ordered_at >= %s")
+            params.append(adapt_time(self.now - dt.timedelta(days=days)))
+        hint = ' INDEXED BY "order_at_cover"' if connection.vendor == "sqlite" else ""
         return self._create(
-            ("lines", days),
+            ("refunds", days),
+            "SELECT customer_id, COUNT(*) AS n, "
+            "SUM(CASE WHEN status = 'refunded' THEN 1 ELSE 0 END) AS refunded "
+            f"FROM orders_order{hint} WHERE {' AND '.join(where)} GROUP BY customer_id",
+            params,
+        )
+
+    def lines(self, days: int | None) -> tuple[str, list]:
+        """The lines of revenue orders in the window, as a FROM clause and its parameters:
+        customer_id, category, product_name, sku, disc (discounted), ordered_at."""
+        base_days = self.line_days
+        if base_days is not None and (days is None or days > base_days):
+            base_days = days
+        where, params = self._where(base_days, "o")
+        hint = ' INDEXED BY "order_at_cover"' if connection.vendor == "sqlite" and base_days else ""
+        base = self._create(
+            ("lines", base_days),
             "SELECT o.customer_id AS customer_id, l.category AS category, "
             "l.product_name AS product_name, COALESCE(p.sku, '') AS sku, "
-            "CASE WHEN l.discount > 0 THEN 1 ELSE 0 END AS disc "
+            "CASE WHEN l.discount > 0 THEN 1 ELSE 0 END AS disc, o.ordered_at AS ordered_at "
             f"FROM orders_order o{hint} JOIN orders_orderline l ON l.order_id = o.id "
             "LEFT JOIN orders_product p ON p.id = l.product_id "
             f"WHERE {' AND '.join(where)}",
             params,
         )
+        if days == base_days:
+            return base, []
+        cutoff = adapt_time(self.now - dt.timedelta(days=days))
+        return f"(SELECT * FROM {base} WHERE ordered_at >= %s) w", [cutoff]  # noqa: S608
 
     def line_totals(self, days: int | None) -> str:
         """customer_id, lines, disc (discounted lines), cats (distinct categories)."""
-        base = self.lines(days)
+        source, params = self.lines(days)
         return self._create(
             ("line_totals", days),
             "SELECT customer_id, COUNT(*) AS lines, SUM(disc) AS disc, "
             "COUNT(DISTINCT CASE WHEN category <> '' THEN category END) AS cats "
-            f"FROM {base} GROUP BY customer_id",  # noqa: S608
-            [],
+            f"FROM {source} GROUP BY customer_id",  # noqa: S608
+            params,
         )
 
     def drop(self) -> None:
@@ -102,3 +130,28 @@ class SharedAggregates:
 def adapt_time(value: dt.datetime):
     """A time as the database compares it with stored order times."""
     return connection.ops.adapt_datetimefield_value(value)
+
+
+LINE_FIELDS = {"orders.product", "orders.category", "orders.categories", "orders.discount_share"}
+
+
+def widest_line_window(definitions) -> int | None:
+    """The widest window the definitions ask of order lines (None: all time, or none asked)."""
+    found: list[int | None] = []
+
+    def walk(node):
+        if not isinstance(node, dict):
+            return
+        for key in ("all", "any"):
+            for item in node.get(key, ()):
+                walk(item)
+        if "not" in node:
+            walk(node["not"])
+        if node.get("field") in LINE_FIELDS:
+            found.append(node.get("days"))
+
+    for d in definitions:
+        walk(d)
+    if not found or any(d is None for d in found):
+        return None
+    return max(found)

@@ -299,9 +299,9 @@ def segments_refresh(
         segments = [s for s in segments if wanted & set(s.depends) or "segments" in s.depends]
     if len(segments) < 2:
         return [segment_refresh(segment=s, now=now) for s in segments]
-    from ..shared import SharedAggregates
+    from ..shared import SharedAggregates, widest_line_window
 
-    shared = SharedAggregates(now)
+    shared = SharedAggregates(now, line_days=widest_line_window([s.definition for s in segments]))
     try:
         return [
             segment_refresh(segment=s, now=now, shared=shared)
