@@ -382,9 +382,9 @@ def _from_shared(table, where: str, params: list, *, negate=False) -> Q:
     return ~q if negate else q
 
 
-def _shared_aggregate(table, col, op, value, zero, *, time=False) -> Q:
+def _shared_aggregate(table, col, op, value, zero, *, time=False, present="") -> Q:
     if op == "is_set":
-        return _from_shared(table, "", [], negate=not value)
+        return _from_shared(table, present, [], negate=not value)
     where, params = _raw_pred(col, op, value, time=time)
     if zero is not None and _holds(op, zero, value):
         return _from_shared(table, f"NOT ({where})", params, negate=True)
@@ -403,13 +403,13 @@ def _shared_orders(spec: FieldSpec, cond: dict, ctx: Context, measure: str) -> Q
     if measure in SHARED_MEASURES:
         col, time = SHARED_MEASURES[measure]
         table = shared.orders(days, cond.get("channel"))
-        return _shared_aggregate(table, col, op, value, spec.zero, time=time)
+        return _shared_aggregate(table, col, op, value, spec.zero, time=time, present="n > 0")
     if measure == "days_since_last":
         from .shared import adapt_time
 
         table = shared.orders(None, cond.get("channel"))
         if op == "is_set":
-            return _from_shared(table, "", [], negate=not value)
+            return _from_shared(table, "n > 0", [], negate=not value)
 
         def before(n):
             return "last_at <= %s", [adapt_time(ctx.now - dt.timedelta(days=n))]
@@ -458,7 +458,11 @@ def _shared_orders(spec: FieldSpec, cond: dict, ctx: Context, measure: str) -> Q
             shared.line_totals(days), "(1.0 * disc / lines)", op, value, spec.zero
         )
     if measure == "refund_share":
-        return _shared_aggregate(shared.refunds(days), "(1.0 * refunded / n)", op, value, spec.zero)
+        table = shared.refunds(days)
+        return _shared_aggregate(table, "(1.0 * refunded / n_all)", op, value, spec.zero)
+    if measure == "new_products":
+        table = shared.new_products(days, cond.get("launch_days") or 30)
+        return _shared_aggregate(table, "n", op, value, spec.zero)
     return None
 
 

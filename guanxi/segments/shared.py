@@ -55,40 +55,41 @@ class SharedAggregates:
         return where, params
 
     def orders(self, days: int | None, channel: str | None) -> str:
-        """customer_id, n, s (sum), a (average), last_at, first_at of revenue orders."""
-        where, params = self._where(days)
-        if channel:
-            where.append("channel = %s")
-            params.append(channel)
-        hint = ' INDEXED BY "order_at_cover"' if connection.vendor == "sqlite" else ""
-        return self._create(
-            ("orders", days, channel),
-            "SELECT customer_id, COUNT(*) AS n, SUM(total) AS s, AVG(total) AS a, "
-            "MAX(ordered_at) AS last_at, MIN(ordered_at) AS first_at "
-            f"FROM orders_order{hint} WHERE {' AND '.join(where)} GROUP BY customer_id",
-            params,
-        )
-
-    def refunds(self, days: int | None) -> str:
-        """customer_id, n (revenue and refunded orders), refunded."""
-        statuses = [*(str(s) for s in REVENUE_STATUSES), "refunded"]
+        """Per customer, of revenue orders: n, s (sum), a (average), last_at, first_at; and of
+        revenue and refunded orders: n_all, refunded. A customer with only refunded orders has
+        n = 0 (and no sum, average or times)."""
+        revenue = [str(s) for s in REVENUE_STATUSES]
+        statuses = [*revenue, "refunded"]
         where = [f"status IN ({', '.join(['%s'] * len(statuses))})"]
         params: list = list(statuses)
         if days:
             where.append("ordered_at >= %s")
             params.append(adapt_time(self.now - dt.timedelta(days=days)))
+        if channel:
+            where.append("channel = %s")
+            params.append(channel)
+        rev = f"status IN ({', '.join(['%s'] * len(revenue))})"
+        select_params = revenue * 5
         hint = ' INDEXED BY "order_at_cover"' if connection.vendor == "sqlite" else ""
         return self._create(
-            ("refunds", days),
-            "SELECT customer_id, COUNT(*) AS n, "
+            ("orders", days, channel),
+            f"SELECT customer_id, SUM(CASE WHEN {rev} THEN 1 ELSE 0 END) AS n, "
+            f"SUM(CASE WHEN {rev} THEN total END) AS s, AVG(CASE WHEN {rev} THEN total END) AS a, "
+            f"MAX(CASE WHEN {rev} THEN ordered_at END) AS last_at, "
+            f"MIN(CASE WHEN {rev} THEN ordered_at END) AS first_at, COUNT(*) AS n_all, "
             "SUM(CASE WHEN status = 'refunded' THEN 1 ELSE 0 END) AS refunded "
             f"FROM orders_order{hint} WHERE {' AND '.join(where)} GROUP BY customer_id",
-            params,
+            [*select_params, *params],
         )
+
+    def refunds(self, days: int | None) -> str:
+        """customer_id, n_all (revenue and refunded orders), refunded."""
+        return self.orders(days, None)
 
     def lines(self, days: int | None) -> tuple[str, list]:
         """The lines of revenue orders in the window, as a FROM clause and its parameters:
-        customer_id, category, product_name, sku, disc (discounted), ordered_at."""
+        customer_id, category, product_name, sku, disc (discounted), ordered_at, product_id,
+        launched_at (the product's creation)."""
         base_days = self.line_days
         if base_days is not None and (days is None or days > base_days):
             base_days = days
@@ -98,7 +99,8 @@ class SharedAggregates:
             ("lines", base_days),
             "SELECT o.customer_id AS customer_id, l.category AS category, "
             "l.product_name AS product_name, COALESCE(p.sku, '') AS sku, "
-            "CASE WHEN l.discount > 0 THEN 1 ELSE 0 END AS disc, o.ordered_at AS ordered_at "
+            "CASE WHEN l.discount > 0 THEN 1 ELSE 0 END AS disc, o.ordered_at AS ordered_at, "
+            "l.product_id AS product_id, p.created_at AS launched_at "
             f"FROM orders_order o{hint} JOIN orders_orderline l ON l.order_id = o.id "
             "LEFT JOIN orders_product p ON p.id = l.product_id "
             f"WHERE {' AND '.join(where)}",
@@ -117,6 +119,21 @@ class SharedAggregates:
             "SELECT customer_id, COUNT(*) AS lines, SUM(disc) AS disc, "
             "COUNT(DISTINCT CASE WHEN category <> '' THEN category END) AS cats "
             f"FROM {source} GROUP BY customer_id",  # noqa: S608
+            params,
+        )
+
+    def new_products(self, days: int | None, launch_days: int) -> str:
+        """customer_id, n: products bought within `launch_days` of their launch."""
+        source, params = self.lines(days)
+        if connection.vendor == "sqlite":
+            soon = f"julianday(ordered_at) <= julianday(launched_at) + {int(launch_days)}"
+        else:
+            soon = f"ordered_at <= launched_at + interval '{int(launch_days)} days'"
+        return self._create(
+            ("new_products", days, launch_days),
+            "SELECT customer_id, COUNT(DISTINCT product_id) AS n "
+            f"FROM {source} WHERE product_id IS NOT NULL AND ordered_at >= launched_at "  # noqa: S608
+            f"AND {soon} GROUP BY customer_id",
             params,
         )
 

@@ -86,6 +86,8 @@ def test_early_adopter_bought_new_products_soon_after_launch(rep, admin):
     for sku in ("NEW-1", "NEW-2"):  # bought before the products existed: not "soon after"
         make_order(rep, late, ordered_at=ago(400), lines=[line(sku, "99", sku=sku)])
     assert "新品尝鲜" not in tagged(late)
+    segments_refresh()  # the full refresh (shared order figures) agrees
+    assert "新品尝鲜" in tagged(c) and "新品尝鲜" not in tagged(late)
 
 
 def test_email_engaged_comes_and_goes_with_time(rep, admin):
@@ -119,3 +121,19 @@ def test_the_customer_page_shows_each_tag_with_its_rule_apart_from_hand_tags(rep
     [tag] = found["behaviour_tags"]
     assert words in tag["rule"]
     assert found["segments"] == []  # the hand-set VIP tag is a tag, not a behaviour tag
+
+
+def test_the_full_refresh_agrees_with_the_order_hooks(rep, admin):
+    from guanxi.orders.services import order_update
+
+    loyal = make_customer(rep, name="只买茶")
+    for days in (30, 20, 10):
+        make_order(rep, loyal, ordered_at=ago(days), lines=[line("龙井", "100", discount="5")])
+    returns = make_customer(rep, name="常退货")
+    orders = [make_order(rep, returns, ordered_at=ago(d)) for d in (40, 30, 20)]
+    order_update(actor=admin, order=orders[0], data={"status": "refunded"})
+    before = {"loyal": tagged(loyal), "returns": tagged(returns)}
+    assert before == {"loyal": {"品类忠诚", "折扣敏感"}, "returns": {"高退货率"}}
+    SegmentMembership.objects.all().delete()
+    segments_refresh()
+    assert {"loyal": tagged(loyal), "returns": tagged(returns)} == before
