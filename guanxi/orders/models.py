@@ -54,7 +54,11 @@ class Order(TimestampedModel):
         verbose_name_plural = _("orders")
         ordering = ["-ordered_at", "-id"]
         indexes = [
-            models.Index(fields=["customer", "-ordered_at"], name="order_customer_at"),
+            # A customer's orders newest first, and (covering status and total) every
+            # customer's order figures read in customer order, with no sort.
+            models.Index(
+                fields=["customer", "-ordered_at", "status", "total"], name="order_customer_cover"
+            ),
             # Covers the aggregates of segments over a time window (who ordered, how often,
             # for how much) without reading the table.
             models.Index(

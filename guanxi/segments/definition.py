@@ -307,16 +307,18 @@ def _window(rows, column: str, cond: dict, ctx: Context):
 
 
 # SQLite's planner, left to itself, reads a window of orders through the status index (most
-# rows) or walks the customer index to skip a sort; both touch every order. The covering index
-# answers a window by a range scan of the index alone.
-ORDER_COVER = "order_at_cover"
+# rows) or walks the customer index and the table; both touch every order row. The covering
+# indexes answer from the index alone (see segments.shared.order_index for which).
 
 
-def _hinted(subquery, ctx: Context):
-    """The subquery of customer ids, on SQLite told to read orders through the covering index
-    (when every customer is asked for; one customer's rows come by the customer index)."""
+def _hinted(subquery, ctx: Context, days=None):
+    """The subquery of customer ids, on SQLite told which covering index to read orders
+    through (when every customer is asked for; one customer's rows come by the customer
+    index anyway)."""
     from django.db import connection
     from django.db.models.expressions import RawSQL
+
+    from .shared import order_index
 
     if connection.vendor != "sqlite" or ctx.ids is not None:
         return subquery
@@ -324,21 +326,23 @@ def _hinted(subquery, ctx: Context):
     table = f'FROM "{subquery.model._meta.db_table}"'
     if subquery.model._meta.db_table != "orders_order" or sql.count(table) != 1 or " JOIN " in sql:
         return subquery
-    return RawSQL(sql.replace(table, f'{table} INDEXED BY "{ORDER_COVER}"', 1), params)
+    return RawSQL(sql.replace(table, f'{table} INDEXED BY "{order_index(days)}"', 1), params)
 
 
-def _aggregate_q(rows, expr, op: str, value, zero, *, ctx=None, datetime_column=False) -> Q:
+def _aggregate_q(
+    rows, expr, op: str, value, zero, *, ctx=None, days=None, datetime_column=False
+) -> Q:
     """Customers whose aggregate over `rows` satisfies `op value`; customers without rows
     have `zero` (None: they never match)."""
     ctx = ctx or Context(now=timezone.now())
     per_customer = rows.values("customer_id").annotate(agg=expr)
     if op == "is_set":
-        q = Q(pk__in=_hinted(rows.values("customer_id"), ctx))
+        q = Q(pk__in=_hinted(rows.values("customer_id"), ctx, days))
         return q if value else ~q
     p = _pred("agg", op, value, datetime_column=datetime_column)
     if zero is not None and _holds(op, zero, value):
-        return ~Q(pk__in=_hinted(per_customer.filter(~p).values("customer_id"), ctx))
-    return Q(pk__in=_hinted(per_customer.filter(p).values("customer_id"), ctx))
+        return ~Q(pk__in=_hinted(per_customer.filter(~p).values("customer_id"), ctx, days))
+    return Q(pk__in=_hinted(per_customer.filter(p).values("customer_id"), ctx, days))
 
 
 SHARED_MEASURES = {
@@ -507,13 +511,13 @@ def _orders(spec: FieldSpec, cond: dict, ctx: Context) -> Q:
                 order__ordered_at__lte=F("product__created_at") + launch,
             )
             expr = Count("product_id", distinct=True)
-        return _aggregate_q(rows, expr, op, value, spec.zero, ctx=ctx)
+        return _aggregate_q(rows, expr, op, value, spec.zero, ctx=ctx, days=cond.get("days"))
     if measure == "refund_share":
         rows = _window(order_rows(), "ordered_at", cond, ctx)
         expr = Cast(
             Sum(Case(When(status="refunded", then=Value(1)), default=Value(0))), FloatField()
         ) / Cast(Count("id"), FloatField())
-        return _aggregate_q(rows, expr, op, value, spec.zero, ctx=ctx)
+        return _aggregate_q(rows, expr, op, value, spec.zero, ctx=ctx, days=cond.get("days"))
     rows = revenue_order_rows()
     if cond.get("channel"):
         rows = rows.filter(channel=cond["channel"])
@@ -530,8 +534,9 @@ def _orders(spec: FieldSpec, cond: dict, ctx: Context) -> Q:
         "first_at": Min("ordered_at"),
     }[measure]
     return _aggregate_q(
-        rows, expr, op, value, spec.zero, ctx=ctx, datetime_column=spec.datetime_column
-    )
+        rows, expr, op, value, spec.zero, ctx=ctx, days=cond.get("days"),
+        datetime_column=spec.datetime_column,
+    )  # fmt: skip
 
 
 def _days_since(rows, column: str, op: str, value, ctx: Context) -> Q:
