@@ -193,6 +193,7 @@ def main() -> None:
     parser.add_argument("--interactions", type=int, help="default: 2 per customer")
     parser.add_argument("--events", type=int, help="default: 3 per customer")
     parser.add_argument("--skip-load", action="store_true", help="measure the data already there")
+    parser.add_argument("--load-only", action="store_true", help="load the data, measure nothing")
     parser.add_argument(
         "--statement-timeout",
         type=int,
@@ -255,6 +256,8 @@ def main() -> None:
         result["analytics_refresh_seconds"] = round(seconds, 1)
         print(f"analytics refresh: {seconds:.1f} s, peak {peak / 1024:.0f} MB", flush=True)
 
+    if args.load_only:
+        return
     if args.db == "postgres" and args.statement_timeout:
         # The load above runs without it; each segment's statement from here on has a bound.
         env["PGOPTIONS"] = f"-c statement_timeout={args.statement_timeout * 1000}"
