@@ -40,6 +40,7 @@ from guanxi.customers.models import (
 )
 from guanxi.interactions.models import TimelineEvent
 from guanxi.orders.models import Order, OrderLine, Product
+from guanxi.orders.services import purchases_refresh
 
 from . import pools
 
@@ -292,6 +293,7 @@ class BulkLoader:
                 self._set_aside(self.order_models)
                 self._orders()
                 self._restore(self.order_models)
+                purchases_refresh()  # what each customer bought, by category
                 self.stats.order_seconds = time.monotonic() - started
                 self.out(
                     _("orders: %(n)s with %(l)s lines in %(s).1f s, %(rate)s orders per second")

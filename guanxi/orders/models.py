@@ -100,3 +100,32 @@ class OrderLine(models.Model):
 
     def __str__(self):
         return f"{self.product_name} × {self.quantity}"
+
+
+class CustomerCategory(models.Model):
+    """What a customer has bought, by category: the first and last time an order counting as
+    revenue held a line of it, and how many such orders. Derived from the orders and kept
+    with them (`orders.services.purchases_refresh`, in the transaction of every order write),
+    so "bought tea in the last 180 days" is one index range, not a read of the order lines."""
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    category = models.CharField(_("category"), max_length=100)
+    first_at = models.DateTimeField(_("first bought"))
+    last_at = models.DateTimeField(_("last bought"))
+    orders = models.PositiveIntegerField(_("orders"))
+
+    class Meta:
+        verbose_name = _("category bought")
+        verbose_name_plural = _("categories bought")
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "category"], name="customer_category_uniq")
+        ]
+        indexes = [
+            # Who bought a category since a time, answered from the index alone.
+            models.Index(fields=["category", "last_at", "customer"], name="category_last_cover"),
+        ]
+
+    def __str__(self):
+        return f"{self.customer_id}: {self.category}"

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.db import transaction
+from django.db.models import Count, Max, Min
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -213,9 +214,11 @@ def order_create(*, actor, customer, data: dict) -> Order:
 
 
 def _customer_changed(customer_id: int) -> None:
-    """The customer's stage, tier and segments follow their orders (same transaction)."""
+    """What they bought, their stage, tier and segments follow their orders (same
+    transaction)."""
     from guanxi.segments.services.changes import customer_changed
 
+    purchases_refresh([customer_id])
     customer_changed(customer_id=customer_id, changed={"orders"})
 
 
@@ -305,6 +308,7 @@ def customer_orders_move(*, from_id: int, to_id: int, only: list[int] | None = N
     ids = list(qs.values_list("pk", flat=True))
     if ids:
         Order.objects.filter(pk__in=ids).update(customer_id=to_id, updated_at=timezone.now())
+        purchases_refresh([from_id, to_id])
     return ids
 
 
@@ -435,6 +439,7 @@ def orders_bulk_create(
                     first[customer_id] = (at, order.number, pk)
         Inserter(Order, ORDER_COLUMNS).insert(order_rows)
         Inserter(OrderLine, LINE_COLUMNS).insert(line_rows)
+        purchases_refresh({row[3] for row in order_rows})
         Inserter(TimelineEvent, EVENT_COLUMNS).insert(events)
         Inserter(AuditEntry, AUDIT_COLUMNS).insert(audits)
         moved = customers_bulk_change_stage(
@@ -489,6 +494,7 @@ def orders_bulk_add_lines(*, actor, additions: list[tuple[int, list[dict]]]) -> 
     changed = [pk for pk in stored if totals[pk] != stored[pk]["total"]]
     with transaction.atomic():
         Inserter(OrderLine, LINE_COLUMNS).insert(line_rows)
+        purchases_refresh({row["customer_id"] for row in stored.values()})
         Order.objects.bulk_update(
             [Order(pk=pk, total=totals[pk], updated_at=now) for pk in changed],
             ["total", "updated_at"],
@@ -555,6 +561,7 @@ def orders_bulk_update_status(
                 Order.objects.filter(pk__in=pks[start : start + BATCH]).update(
                     status=status, updated_at=now
                 )
+        purchases_refresh({stored[pk]["customer_id"] for pk in changes})
         Inserter(TimelineEvent, EVENT_COLUMNS).insert(
             (stored[pk]["customer_id"], EventKind.ORDER, now, actor_id,
              {"action": "status", "number": stored[pk]["number"], "status": new,
@@ -613,6 +620,7 @@ def orders_bulk_delete(
             TimelineEvent.objects.filter(object_model="orders.order", object_id__in=part).delete()
             OrderLine.objects.filter(order_id__in=part).delete()
             Order.objects.filter(pk__in=part).delete()
+        purchases_refresh({row["customer_id"] for row in stored.values()})
         Inserter(AuditEntry, AUDIT_COLUMNS).insert(
             _audit_row(now, _actor_id(actor), AuditAction.DELETE, pk, row["number"],
                        row["customer_id"], {})
@@ -633,3 +641,53 @@ def orders_bulk_delete(
                 only_from=Stage.NEW,
             )
     return len(stored)
+
+
+# Facts kept with the orders ----------------------------------------------------------------
+
+
+def purchases_refresh(customer_ids=None) -> None:
+    """Work out again which categories these customers (None: every customer) have bought,
+    first and last when, from their revenue orders (`CustomerCategory`), and their rows in
+    the segments' order windows. Every write of orders calls it for the customers it
+    touched, in its transaction; set-based, a few thousand customers a statement. (None, for
+    a bulk load, drops the windows: the next refresh of the segments builds them again.)"""
+    from django.db import connection
+
+    from .choices import REVENUE_STATUSES
+    from .models import CustomerCategory
+
+    table = CustomerCategory._meta.db_table
+
+    def rows(customer_filter: dict):
+        per = (
+            OrderLine.objects.filter(order__status__in=REVENUE_STATUSES, **customer_filter)
+            .exclude(category="")
+            .values("order__customer_id", "category")
+            .annotate(
+                first_at=Min("order__ordered_at"),
+                last_at=Max("order__ordered_at"),
+                n=Count("order_id", distinct=True),
+            )
+            .order_by()
+        )
+        sql, params = per.query.sql_with_params()
+        columns = "customer_id, category, first_at, last_at, orders"
+        with connection.cursor() as cursor:
+            cursor.execute(f"INSERT INTO {table} ({columns}) {sql}", params)
+
+    from guanxi.segments.windows import windows_drop, windows_follow
+
+    with transaction.atomic():
+        if customer_ids is None:
+            CustomerCategory.objects.all().delete()
+            rows({})
+            windows_drop()  # the next refresh of the segments builds them again
+            return
+        ids = sorted(set(customer_ids))
+        for start in range(0, len(ids), BATCH):
+            part = ids[start : start + BATCH]
+            CustomerCategory.objects.filter(customer_id__in=part).delete()
+            rows({"order__customer_id__in": part})
+        # The segments' order figures over time windows follow too.
+        windows_follow(ids)

@@ -405,3 +405,43 @@ class ClusterRun(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} k={self.k}"
+
+
+class OrderWindow(models.Model):
+    """Per-customer order figures over one time window (and sales channel), kept between
+    refreshes so the editor's live count reads them instead of grouping the orders again.
+
+    A refresh builds the window's table (`table`) as of its time (`as_of`): each customer's
+    revenue and refunded orders placed since `as_of - days`. Every write of orders keeps the
+    rows of the customers it touched (`segments.windows.windows_follow`). Read later, the
+    orders that have since left the window (placed between `as_of - days` and `now - days`)
+    are taken off, so the figures are exact at any time (see `segments.windows`)."""
+
+    days = models.PositiveIntegerField(null=True, blank=True)  # None: all time
+    channel = models.CharField(max_length=12, blank=True)
+    table = models.CharField(max_length=63)
+    as_of = models.DateTimeField()
+    rows = models.PositiveIntegerField(default=0)
+    built_ms = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["days", "channel"], name="order_window_uniq"),
+            models.UniqueConstraint(
+                fields=["channel"], condition=Q(days__isnull=True), name="order_window_all_uniq"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.days or '∞'} days {self.channel}".strip()
+
+
+class OrderWindowTouch(models.Model):
+    """A customer whose orders changed, and when: a window being built from an earlier
+    reading of the orders works these customers out again before it replaces the old one."""
+
+    customer_id = models.BigIntegerField()
+    at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return f"{self.customer_id} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -159,7 +159,12 @@ def definition_preview(*, actor, definition, sample: int = 10) -> dict:
     from guanxi.customers.selectors import contactable_q
 
     stored = rules.validate(definition)
-    ctx = rules.Context(now=timezone.now())
+    from .windows import StoredWindows
+
+    now = timezone.now()
+    # Order figures over a time window are read from those the last refresh kept, when it
+    # kept that window (segments.windows).
+    ctx = rules.Context(now=now, shared=StoredWindows(now))
     matched = Customer.objects.filter(contactable_q()).filter(rules.compile_definition(stored, ctx))
     qs = access.scope_customers(matched, actor)
     # One evaluation of the rules: every matching id (a million is a few megabytes), then

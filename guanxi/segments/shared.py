@@ -1,15 +1,16 @@
 """Per-customer order aggregates computed once and shared by the segments refreshed together.
 
 Fifty segments often ask the same questions of the orders: how many, how much, when last,
-which categories, in the last 30, 90 or 365 days. Refreshed one by one, each would group the
-orders of its window again. A refresh of several segments instead builds one temporary table
-per window (and sales channel):
-- per customer: count, sum, average, last and first order time;
-- for order lines: one row per line (customer, category, product, SKU, whether it was
-  discounted), and per customer the lines, the discounted lines and the categories.
+which products, in the last 30, 90 or 365 days. Refreshed one by one, each would group the
+orders of its window again. A refresh of several segments instead builds one table per
+window (and sales channel):
+- per customer: count, sum, average, last and first order time. These are kept after the
+  refresh (segments.windows), so the editor's live count reads them too;
+- for order lines, temporary tables: one row per line (customer, product, SKU, whether it
+  was discounted), and per customer the lines and the discounted lines. They live for the
+  refresh, on its connection, and are dropped at the end.
 
-The segments' conditions then read those tables. The tables live for the refresh, on its
-connection, and are dropped at the end.
+(Categories bought are not here: the orders keep them per customer, `orders.CustomerCategory`.)
 """
 
 from __future__ import annotations
@@ -25,14 +26,17 @@ _names = itertools.count(1)
 
 
 class SharedAggregates:
-    """The temporary tables of one refresh run, made on first use."""
+    """The tables of one refresh run, made on first use."""
 
     def __init__(self, now: dt.datetime, *, line_days: int | None = None):
         self.now = now
         # The widest window any segment asks of order lines (None: all time): the lines are
         # joined to their orders once, for it, and narrower windows filter that table.
         self.line_days = line_days
-        self.tables: dict[tuple, str] = {}
+        self.tables: dict[tuple, str] = {}  # temporary, dropped at the end
+        self.windows: dict[tuple, str] = {}  # (days, channel): the stored window's table
+
+    has_lines = True
 
     # -- building -----------------------------------------------------------------------------
 
@@ -62,33 +66,19 @@ class SharedAggregates:
             params.append(adapt_time(self.now - dt.timedelta(days=days)))
         return where, params
 
-    def orders(self, days: int | None, channel: str | None) -> str:
+    def orders(self, days: int | None, channel: str | None, *, first_at=False) -> str:
         """Per customer, of revenue orders: n, s (sum), a (average), last_at, first_at; and of
-        revenue and refunded orders: n_all, refunded. A customer with only refunded orders has
-        n = 0 (and no sum, average or times)."""
-        revenue = [str(s) for s in REVENUE_STATUSES]
-        statuses = [*revenue, "refunded"]
-        where = [f"status IN ({', '.join(['%s'] * len(statuses))})"]
-        params: list = list(statuses)
-        if days:
-            where.append("ordered_at >= %s")
-            params.append(adapt_time(self.now - dt.timedelta(days=days)))
-        if channel:
-            where.append("channel = %s")
-            params.append(channel)
-        rev = f"status IN ({', '.join(['%s'] * len(revenue))})"
-        select_params = revenue * 5
-        hint = f' INDEXED BY "{order_index(days)}"' if connection.vendor == "sqlite" else ""
-        return self._create(
-            ("orders", days, channel),
-            f"SELECT customer_id, SUM(CASE WHEN {rev} THEN 1 ELSE 0 END) AS n, "
-            f"SUM(CASE WHEN {rev} THEN total END) AS s, AVG(CASE WHEN {rev} THEN total END) AS a, "
-            f"MAX(CASE WHEN {rev} THEN ordered_at END) AS last_at, "
-            f"MIN(CASE WHEN {rev} THEN ordered_at END) AS first_at, COUNT(*) AS n_all, "
-            "SUM(CASE WHEN status = 'refunded' THEN 1 ELSE 0 END) AS refunded "
-            f"FROM orders_order{hint} WHERE {' AND '.join(where)} GROUP BY customer_id",
-            [*select_params, *params],
-        )
+        revenue and refunded orders: n_all, refunded (segments.windows.figures_select). Built
+        as of this refresh's time and kept after it (`OrderWindow`), for the live count."""
+        from .windows import window_build
+
+        key = (days, channel or "")
+        table = self.windows.get(key)
+        if table is None:
+            table = self.windows[key] = window_build(
+                days=days, channel=channel or "", now=self.now
+            ).table
+        return table
 
     def refunds(self, days: int | None) -> str:
         """customer_id, n_all (revenue and refunded orders), refunded."""
@@ -96,14 +86,14 @@ class SharedAggregates:
 
     def lines(self, days: int | None) -> tuple[str, list]:
         """The lines of revenue orders in the window, as a FROM clause and its parameters:
-        customer_id, category, product_name, sku, disc (discounted), ordered_at, product_id,
+        customer_id, product_name, sku, disc (discounted), ordered_at, product_id,
         launched_at (the product's creation)."""
         base_days = self.line_days
         if base_days is not None and (days is None or days > base_days):
             base_days = days
         columns = (
-            "o.customer_id AS customer_id, l.category AS category, "
-            "l.product_name AS product_name, COALESCE(p.sku, '') AS sku, "
+            "o.customer_id AS customer_id, l.product_name AS product_name, "
+            "COALESCE(p.sku, '') AS sku, "
             "CASE WHEN l.discount > 0 THEN 1 ELSE 0 END AS disc, o.ordered_at AS ordered_at, "
             "l.product_id AS product_id, p.created_at AS launched_at"
         )
@@ -138,12 +128,11 @@ class SharedAggregates:
         return f"(SELECT * FROM {base} WHERE ordered_at >= %s) w", [cutoff]  # noqa: S608
 
     def line_totals(self, days: int | None) -> str:
-        """customer_id, lines, disc (discounted lines), cats (distinct categories)."""
+        """customer_id, lines, disc (discounted lines)."""
         source, params = self.lines(days)
         return self._create(
             ("line_totals", days),
-            "SELECT customer_id, COUNT(*) AS lines, SUM(disc) AS disc, "
-            "COUNT(DISTINCT CASE WHEN category <> '' THEN category END) AS cats "
+            "SELECT customer_id, COUNT(*) AS lines, SUM(disc) AS disc "
             f"FROM {source} GROUP BY customer_id",  # noqa: S608
             params,
         )
@@ -186,7 +175,7 @@ def adapt_time(value: dt.datetime):
     return connection.ops.adapt_datetimefield_value(value)
 
 
-LINE_FIELDS = {"orders.product", "orders.category", "orders.categories", "orders.discount_share"}
+LINE_FIELDS = {"orders.product", "orders.discount_share", "orders.new_products"}
 
 
 def widest_line_window(definitions) -> int | None:

@@ -303,12 +303,18 @@ def segments_refresh(
 
     shared = SharedAggregates(now, line_days=widest_line_window([s.definition for s in segments]))
     try:
-        return [
+        results = [
             segment_refresh(segment=s, now=now, shared=shared)
             for s in _in_dependency_order(segments)
         ]
     finally:
         shared.drop()
+    if segment_ids is None and depends is None:
+        # Every segment was refreshed: the order windows none of them read go.
+        from ..windows import windows_drop
+
+        windows_drop(keep=shared.windows)
+    return results
 
 
 def customer_reevaluate(*, customer_id: int, changed=("orders",), now=None) -> dict[str, list]:
