@@ -67,6 +67,14 @@ def refresh_segments() -> int:
 
 
 @task()
+def rebuild_order_windows() -> int:
+    """Build the order windows the segments keep again from the orders (daily)."""
+    from guanxi.segments.windows import windows_rebuild
+
+    return windows_rebuild()
+
+
+@task()
 def refresh_segments_reading(changed: list[str]) -> int:
     """Recompute the segments whose rules read data that a bulk change touched."""
     from guanxi.segments.services import segments_refresh
@@ -105,6 +113,7 @@ PERIODIC = {
     "match-index": (refresh_match_index, 300),
     "nightly-values": (refresh_values_nightly, 600),
     "segments": (refresh_segments, 3600),
+    "order-windows": (rebuild_order_windows, 86400),
     "lifecycle": (run_lifecycle, 3600),
     "tiers-monthly": (evaluate_tiers_monthly, 3600),
 }

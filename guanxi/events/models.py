@@ -55,6 +55,8 @@ class CustomerEvent(models.Model):
         indexes = [
             models.Index(fields=["customer", "-occurred_at"], name="event_customer_at"),
             models.Index(fields=["kind", "occurred_at"], name="event_kind_at"),
+            # Who did how much in a time window (segments), from the index alone.
+            models.Index(fields=["occurred_at", "customer", "kind"], name="event_at_cover"),
         ]
 
     def __str__(self):

@@ -75,7 +75,11 @@ class Interaction(TimestampedModel):
         verbose_name = _("interaction")
         verbose_name_plural = _("interactions")
         ordering = ["-occurred_at", "-id"]
-        indexes = [models.Index(fields=["customer", "-occurred_at"], name="inter_customer_at")]
+        indexes = [
+            models.Index(fields=["customer", "-occurred_at"], name="inter_customer_at"),
+            # Who was in touch in a time window (segments), from the index alone.
+            models.Index(fields=["occurred_at", "customer", "kind"], name="inter_at_cover"),
+        ]
 
     def __str__(self):
         return self.subject

@@ -467,6 +467,11 @@ def _shared_orders(spec: FieldSpec, cond: dict, ctx: Context, measure: str) -> Q
         if table is None:
             return None
         return _shared_aggregate(table, "(1.0 * refunded / n_all)", op, value, spec.zero)
+    if measure == "discount_share":
+        table = shared.line_totals(days)
+        if table is None:
+            return None
+        return _shared_aggregate(table, "(1.0 * disc / NULLIF(lines, 0))", op, value, spec.zero)
     if not shared.has_lines:
         return None
     if measure == "product":
@@ -484,10 +489,6 @@ def _shared_orders(spec: FieldSpec, cond: dict, ctx: Context, measure: str) -> Q
             where = f"product_name IN ({marks}) OR sku IN ({marks})"
             params = list(items) + list(items)
         return _from_shared(base, where, params, negate=negate)
-    if measure == "discount_share":
-        return _shared_aggregate(
-            shared.line_totals(days), "(1.0 * disc / lines)", op, value, spec.zero
-        )
     if measure == "new_products":
         table = shared.new_products(days, cond.get("launch_days") or 30)
         return _shared_aggregate(table, "n", op, value, spec.zero)
@@ -548,7 +549,7 @@ def _orders(spec: FieldSpec, cond: dict, ctx: Context) -> Q:
         return _days_since(rows, "ordered_at", op, value, ctx)
     rows = _window(rows, "ordered_at", cond, ctx)
     expr = {
-        "count": Count("id"),
+        "count": Count("*"),
         "sum": Sum("total"),
         "avg": Avg("total"),
         "last_at": Max("ordered_at"),
@@ -627,7 +628,7 @@ def _activity(spec: FieldSpec, cond: dict, ctx: Context) -> Q:
             rows = rows.filter(customer_id__in=ctx.ids)
         return _days_since(rows, "occurred_at", op, value, ctx)
     rows = _window(rows, "occurred_at", cond, ctx)
-    expr = Count("id") if measure == "count" else Max("occurred_at")
+    expr = Count("*") if measure == "count" else Max("occurred_at")
     return _aggregate_q(
         rows, expr, op, value, spec.zero, ctx=ctx, datetime_column=spec.datetime_column
     )

@@ -423,6 +423,7 @@ class OrderWindow(models.Model):
     as_of = models.DateTimeField()
     rows = models.PositiveIntegerField(default=0)
     built_ms = models.PositiveIntegerField(default=0)
+    lines = models.BooleanField(default=False)  # has the line figures (lines, discounted)
 
     class Meta:
         constraints = [

@@ -34,7 +34,7 @@ class SharedAggregates:
         # joined to their orders once, for it, and narrower windows filter that table.
         self.line_days = line_days
         self.tables: dict[tuple, str] = {}  # temporary, dropped at the end
-        self.windows: dict[tuple, str] = {}  # (days, channel): the stored window's table
+        self.windows: dict[tuple, object] = {}  # (days, channel): the stored window read
 
     has_lines = True
 
@@ -54,6 +54,10 @@ class SharedAggregates:
                     cur.execute(f"INSERT INTO {name} {select}", params)  # noqa: S608
                 else:
                     cur.execute(f"CREATE TEMP TABLE {name} AS {select}", params)  # noqa: S608
+                if connection.vendor == "postgresql":
+                    # Autovacuum never sees temporary tables: without statistics the planner
+                    # takes a million rows for a few and loops over them.
+                    cur.execute(f"ANALYZE {name}")
             self.tables[key] = name
         return name
 
@@ -66,19 +70,22 @@ class SharedAggregates:
             params.append(adapt_time(self.now - dt.timedelta(days=days)))
         return where, params
 
-    def orders(self, days: int | None, channel: str | None, *, first_at=False) -> str:
+    def orders(self, days: int | None, channel: str | None, *, first_at=False):
         """Per customer, of revenue orders: n, s (sum), a (average), last_at, first_at; and of
-        revenue and refunded orders: n_all, refunded (segments.windows.figures_select). Built
-        as of this refresh's time and kept after it (`OrderWindow`), for the live count."""
-        from .windows import window_build
+        revenue and refunded orders: n_all, refunded (segments.windows.figures_select). Read
+        from the stored window, built as of this refresh unless one young enough is kept."""
+        return self._window(days, channel, first_at=first_at)
+
+    def _window(self, days, channel, *, first_at=False, lines=False):
+        from .windows import window_for, window_read
 
         key = (days, channel or "")
-        table = self.windows.get(key)
-        if table is None:
-            table = self.windows[key] = window_build(
-                days=days, channel=channel or "", now=self.now
-            ).table
-        return table
+        w = self.windows.get(key)
+        if w is None or (lines and not w.lines):
+            w = self.windows[key] = window_for(
+                days=days, channel=channel or "", now=self.now, lines=lines
+            )
+        return window_read(w, self.now, first_at=first_at)
 
     def refunds(self, days: int | None) -> str:
         """customer_id, n_all (revenue and refunded orders), refunded."""
@@ -127,15 +134,9 @@ class SharedAggregates:
         cutoff = adapt_time(self.now - dt.timedelta(days=days))
         return f"(SELECT * FROM {base} WHERE ordered_at >= %s) w", [cutoff]  # noqa: S608
 
-    def line_totals(self, days: int | None) -> str:
-        """customer_id, lines, disc (discounted lines)."""
-        source, params = self.lines(days)
-        return self._create(
-            ("line_totals", days),
-            "SELECT customer_id, COUNT(*) AS lines, SUM(disc) AS disc "
-            f"FROM {source} GROUP BY customer_id",  # noqa: S608
-            params,
-        )
+    def line_totals(self, days: int | None):
+        """customer_id, lines, disc (discounted lines): the stored window's line figures."""
+        return self._window(days, None, lines=True)
 
     def new_products(self, days: int | None, launch_days: int) -> str:
         """customer_id, n: products bought within `launch_days` of their launch."""
@@ -175,7 +176,7 @@ def adapt_time(value: dt.datetime):
     return connection.ops.adapt_datetimefield_value(value)
 
 
-LINE_FIELDS = {"orders.product", "orders.discount_share", "orders.new_products"}
+LINE_FIELDS = {"orders.product", "orders.new_products"}
 
 
 def widest_line_window(definitions) -> int | None:

@@ -29,6 +29,8 @@ DEFINITIONS = [
     {"field": "orders.refund_share", "op": "gt", "value": 0, "days": 365},
     {"field": "orders.days_since_last", "op": "gte", "value": 30},
     {"field": "orders.count", "op": "is_set", "value": True, "days": 90},
+    {"field": "orders.discount_share", "op": "gte", "value": 0.5, "days": 365},
+    {"field": "orders.discount_share", "op": "lt", "value": 0.5},
 ]
 
 
@@ -54,10 +56,14 @@ def shop(admin, rep):
                 admin,
                 person,
                 ordered_at=now - dt.timedelta(days=rnd.uniform(1, 400)),
-                total=str(rnd.choice([50, 120, 260, 480])),
                 status=rnd.choice(["paid", "paid", "completed", "refunded"]),
                 channel=rnd.choice(["online", "store"]),
-            )
+                lines=[
+                    {"product_name": "茶", "quantity": 1, "unit_price": "100",
+                     "discount": rnd.choice(["0", "0", "10"])}
+                    for _ in range(rnd.randint(1, 3))
+                ],
+            )  # fmt: skip
     return people
 
 
@@ -110,3 +116,29 @@ def test_a_full_refresh_drops_the_windows_no_segment_reads(admin, shop):
     assert set(OrderWindow.objects.values_list("days", "channel")) == {(365, "")}
     # A window that is not kept is read from the orders.
     assert live(admin, COUNT_90) == len(direct(admin, COUNT_90))
+
+
+def test_a_refresh_reads_a_young_window_and_builds_an_old_one_again(admin, shop):
+    _segments(admin, DEFINITIONS[:2])
+    segments_refresh(now=timezone.now() - dt.timedelta(hours=5))
+    kept = OrderWindow.objects.get(days=90, channel="")
+    # Five hours on, the refresh reads it (taking off what has gone) and agrees.
+    segments_refresh()
+    assert OrderWindow.objects.get(days=90, channel="").table == kept.table
+    from guanxi.segments.models import Segment
+
+    segment = Segment.objects.get(name="分群0")
+    members = set(
+        segment.memberships.filter(left_at__isnull=True).values_list("customer_id", flat=True)
+    )
+    assert members == direct(admin, DEFINITIONS[0])
+    # Two days on, it is built again; the daily rebuild builds every window again.
+    segments_refresh(now=timezone.now() + dt.timedelta(days=2))
+    rebuilt = OrderWindow.objects.get(days=90, channel="")
+    assert rebuilt.table != kept.table
+    from guanxi.segments.windows import windows_rebuild
+
+    assert windows_rebuild() == OrderWindow.objects.count()
+    assert OrderWindow.objects.get(days=90, channel="").table != rebuilt.table
+    for definition in DEFINITIONS[:2]:
+        assert live(admin, definition) == len(direct(admin, definition))
