@@ -129,3 +129,36 @@ class CustomerCategory(models.Model):
 
     def __str__(self):
         return f"{self.customer_id}: {self.category}"
+
+
+class CustomerProduct(models.Model):
+    """What a customer has bought, by product (its name on the line and its SKU): the first
+    and last time an order counting as revenue held it, and how many such orders. Kept like
+    `CustomerCategory`, so "bought TEA-004 in the last year" is one index range."""
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    product_name = models.CharField(_("product"), max_length=200)
+    sku = models.CharField(_("SKU"), max_length=64, blank=True)
+    first_at = models.DateTimeField(_("first bought"))
+    last_at = models.DateTimeField(_("last bought"))
+    orders = models.PositiveIntegerField(_("orders"))
+
+    class Meta:
+        verbose_name = _("product bought")
+        verbose_name_plural = _("products bought")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["customer", "product_name", "sku"], name="customer_product_uniq"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["sku", "last_at", "customer"], name="product_sku_last_cover"),
+            models.Index(
+                fields=["product_name", "last_at", "customer"], name="product_name_last_cover"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.customer_id}: {self.product_name}"

@@ -647,40 +647,51 @@ def orders_bulk_delete(
 
 
 def purchases_refresh(customer_ids=None) -> None:
-    """Work out again which categories these customers (None: every customer) have bought,
-    first and last when, from their revenue orders (`CustomerCategory`), and their rows in
-    the segments' order windows. Every write of orders calls it for the customers it
-    touched, in its transaction; set-based, a few thousand customers a statement. (None, for
-    a bulk load, drops the windows: the next refresh of the segments builds them again.)"""
+    """Work out again which categories and products these customers (None: every customer)
+    have bought, first and last when, from their revenue orders (`CustomerCategory`,
+    `CustomerProduct`), and their rows in the segments' order windows. Every write of
+    orders calls it for the customers it touched, in its transaction; set-based, a few
+    thousand customers a statement. (None, for a bulk load, drops the windows: the next
+    refresh of the segments builds them again.)"""
     from django.db import connection
+    from django.db.models import F, Value
+    from django.db.models.functions import Coalesce
 
     from .choices import REVENUE_STATUSES
-    from .models import CustomerCategory
+    from .models import CustomerCategory, CustomerProduct
 
-    table = CustomerCategory._meta.db_table
+    facts = {
+        "first_at": Min("order__ordered_at"),
+        "last_at": Max("order__ordered_at"),
+        "n": Count("order_id", distinct=True),
+    }
 
-    def rows(customer_filter: dict):
-        per = (
-            OrderLine.objects.filter(order__status__in=REVENUE_STATUSES, **customer_filter)
-            .exclude(category="")
-            .values("order__customer_id", "category")
-            .annotate(
-                first_at=Min("order__ordered_at"),
-                last_at=Max("order__ordered_at"),
-                n=Count("order_id", distinct=True),
-            )
-            .order_by()
-        )
-        sql, params = per.query.sql_with_params()
-        columns = "customer_id, category, first_at, last_at, orders"
+    def insert(model, keys: str, per) -> None:
+        sql, params = per.annotate(**facts).order_by().query.sql_with_params()
+        columns = f"{keys}, first_at, last_at, orders"
         with connection.cursor() as cursor:
-            cursor.execute(f"INSERT INTO {table} ({columns}) {sql}", params)
+            cursor.execute(f"INSERT INTO {model._meta.db_table} ({columns}) {sql}", params)
+
+    def rows(customer_filter: dict) -> None:
+        lines = OrderLine.objects.filter(order__status__in=REVENUE_STATUSES, **customer_filter)
+        insert(
+            CustomerCategory,
+            "customer_id, category",
+            lines.exclude(category="").values("order__customer_id", "category"),
+        )
+        sku = Coalesce(F("product__sku"), Value(""))
+        insert(
+            CustomerProduct,
+            "customer_id, product_name, sku",
+            lines.exclude(product_name="").values("order__customer_id", "product_name", sku_=sku),
+        )
 
     from guanxi.segments.windows import windows_drop, windows_follow
 
     with transaction.atomic():
         if customer_ids is None:
             CustomerCategory.objects.all().delete()
+            CustomerProduct.objects.all().delete()
             rows({})
             windows_drop()  # the next refresh of the segments builds them again
             return
@@ -688,6 +699,7 @@ def purchases_refresh(customer_ids=None) -> None:
         for start in range(0, len(ids), BATCH):
             part = ids[start : start + BATCH]
             CustomerCategory.objects.filter(customer_id__in=part).delete()
+            CustomerProduct.objects.filter(customer_id__in=part).delete()
             rows({"order__customer_id__in": part})
         # The segments' order figures over time windows follow too.
         windows_follow(ids)

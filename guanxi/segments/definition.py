@@ -474,21 +474,6 @@ def _shared_orders(spec: FieldSpec, cond: dict, ctx: Context, measure: str) -> Q
         return _shared_aggregate(table, "(1.0 * disc / NULLIF(lines, 0))", op, value, spec.zero)
     if not shared.has_lines:
         return None
-    if measure == "product":
-        base = shared.lines(days)
-        if op == "is_set":
-            return _from_shared(base, "product_name <> ''", [], negate=not value)
-        negate = op in ("ne", "not_in", "not_contains")
-        positive = {"ne": "eq", "not_in": "in", "not_contains": "contains"}.get(op, op)
-        if positive == "contains":
-            where = "UPPER(product_name) LIKE UPPER(%s) ESCAPE '\\'"
-            params = [_like(value)]
-        else:
-            items = value if positive == "in" else [value]
-            marks = ", ".join(["%s"] * len(items))
-            where = f"product_name IN ({marks}) OR sku IN ({marks})"
-            params = list(items) + list(items)
-        return _from_shared(base, where, params, negate=negate)
     if measure == "new_products":
         table = shared.new_products(days, cond.get("launch_days") or 30)
         return _shared_aggregate(table, "n", op, value, spec.zero)
@@ -500,25 +485,12 @@ def _orders(spec: FieldSpec, cond: dict, ctx: Context) -> Q:
 
     op, value = cond["op"], cond["value"]
     measure = spec.key.split(".", 1)[1]
-    if measure in ("category", "categories"):
-        return _categories_bought(spec, cond, ctx, measure)
+    if measure in ("category", "categories", "product"):
+        return _bought(spec, cond, ctx, measure)
     if ctx.shared is not None and ctx.ids is None:
         found = _shared_orders(spec, cond, ctx, measure)
         if found is not None:
             return found
-    if measure == "product":
-        rows = _window(revenue_line_rows(), "order__ordered_at", cond, ctx)
-        if op == "is_set":
-            q = Q(pk__in=rows.exclude(product_name="").values("customer_id"))
-            return q if value else ~q
-        negate = op in ("ne", "not_in", "not_contains")
-        positive = {"ne": "eq", "not_in": "in", "not_contains": "contains"}.get(op, op)
-        if positive == "contains":
-            match = _pred("product_name", "contains", value)
-        else:
-            match = _pred("product__sku", positive, value) | _pred("product_name", positive, value)
-        q = Q(pk__in=rows.filter(match).values("customer_id"))
-        return ~q if negate else q
     if measure in ("discount_share", "new_products"):
         rows = _window(revenue_line_rows(), "order__ordered_at", cond, ctx)
         if measure == "discount_share":
@@ -561,13 +533,14 @@ def _orders(spec: FieldSpec, cond: dict, ctx: Context) -> Q:
     )  # fmt: skip
 
 
-def _categories_bought(spec: FieldSpec, cond: dict, ctx: Context, measure: str) -> Q:
-    """Bought in a category, or how many categories, in a window: read from what the orders
-    keep of each customer's categories (first and last bought), one index range."""
-    from guanxi.orders.models import CustomerCategory
+def _bought(spec: FieldSpec, cond: dict, ctx: Context, measure: str) -> Q:
+    """Bought in a category or a product (by SKU or name), or how many categories, in a
+    window: read from what the orders keep of each customer's purchases (first and last
+    bought), one index range."""
+    from guanxi.orders.models import CustomerCategory, CustomerProduct
 
     op, value = cond["op"], cond["value"]
-    rows = CustomerCategory.objects.all()
+    rows = (CustomerProduct if measure == "product" else CustomerCategory).objects.all()
     if cond.get("days"):
         rows = rows.filter(last_at__gte=ctx.now - dt.timedelta(days=cond["days"]))
     if ctx.ids is not None:
@@ -579,7 +552,13 @@ def _categories_bought(spec: FieldSpec, cond: dict, ctx: Context, measure: str) 
         return q if value else ~q
     negate = op in ("ne", "not_in", "not_contains")
     positive = {"ne": "eq", "not_in": "in", "not_contains": "contains"}.get(op, op)
-    q = Q(pk__in=rows.filter(_pred("category", positive, value)).values("customer_id"))
+    if measure == "category":
+        match = _pred("category", positive, value)
+    elif positive == "contains":
+        match = _pred("product_name", "contains", value)
+    else:
+        match = _pred("sku", positive, value) | _pred("product_name", positive, value)
+    q = Q(pk__in=rows.filter(match).values("customer_id"))
     return ~q if negate else q
 
 

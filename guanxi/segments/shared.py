@@ -6,11 +6,13 @@ orders of its window again. A refresh of several segments instead builds one tab
 window (and sales channel):
 - per customer: count, sum, average, last and first order time. These are kept after the
   refresh (segments.windows), so the editor's live count reads them too;
-- for order lines, temporary tables: one row per line (customer, product, SKU, whether it
-  was discounted), and per customer the lines and the discounted lines. They live for the
-  refresh, on its connection, and are dropped at the end.
+- per customer, the order lines and the discounted lines, in the same kept tables;
+- for new products bought soon after launch, temporary tables: one row per line (customer,
+  product, when ordered, when launched). They live for the refresh, on its connection, and
+  are dropped at the end.
 
-(Categories bought are not here: the orders keep them per customer, `orders.CustomerCategory`.)
+(Categories and products bought are not here: the orders keep them per customer,
+`orders.CustomerCategory` and `CustomerProduct`.)
 """
 
 from __future__ import annotations
@@ -92,19 +94,16 @@ class SharedAggregates:
         return self.orders(days, None)
 
     def lines(self, days: int | None) -> tuple[str, list]:
-        """The lines of revenue orders in the window, as a FROM clause and its parameters:
-        customer_id, product_name, sku, disc (discounted), ordered_at, product_id,
-        launched_at (the product's creation)."""
+        """The lines of revenue orders in the window that name a product, as a FROM clause and
+        its parameters: customer_id, ordered_at, product_id, launched_at (its creation)."""
         base_days = self.line_days
         if base_days is not None and (days is None or days > base_days):
             base_days = days
         columns = (
-            "o.customer_id AS customer_id, l.product_name AS product_name, "
-            "COALESCE(p.sku, '') AS sku, "
-            "CASE WHEN l.discount > 0 THEN 1 ELSE 0 END AS disc, o.ordered_at AS ordered_at, "
+            "o.customer_id AS customer_id, o.ordered_at AS ordered_at, "
             "l.product_id AS product_id, p.created_at AS launched_at"
         )
-        products = "LEFT JOIN orders_product p ON p.id = l.product_id"
+        products = "JOIN orders_product p ON p.id = l.product_id"
         if connection.vendor == "sqlite":
             # SQLite joins by looking each order's lines up in the order index: millions of
             # scattered reads. Reading the lines in their stored order against a table of the
@@ -176,7 +175,7 @@ def adapt_time(value: dt.datetime):
     return connection.ops.adapt_datetimefield_value(value)
 
 
-LINE_FIELDS = {"orders.product", "orders.new_products"}
+LINE_FIELDS = {"orders.new_products"}
 
 
 def widest_line_window(definitions) -> int | None:

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from guanxi.imports.tests.helpers import csv_bytes, post_import, start_import
 from guanxi.orders.choices import REVENUE_STATUSES
-from guanxi.orders.models import CustomerCategory, Order, OrderLine
+from guanxi.orders.models import CustomerCategory, CustomerProduct, Order, OrderLine
 from guanxi.orders.services import purchases_refresh
 from guanxi.segments.selectors import definition_preview
 from tests.factories import make_customer, make_order
@@ -29,11 +29,34 @@ def expected() -> set[tuple]:
     return {(c, cat, first, last, len(orders)) for (c, cat), (first, last, orders) in out.items()}
 
 
-def stored() -> set[tuple]:
+def expected_products() -> set[tuple]:
+    out: dict[tuple, list] = {}
+    for line in OrderLine.objects.select_related("order", "product"):
+        order = line.order
+        if order.status not in REVENUE_STATUSES:
+            continue
+        key = (order.customer_id, line.product_name, line.product.sku if line.product else "")
+        first, last, orders = out.setdefault(key, [order.ordered_at, order.ordered_at, set()])
+        out[key] = [min(first, order.ordered_at), max(last, order.ordered_at), orders]
+        orders.add(order.pk)
+    return {(*key, first, last, len(orders)) for key, (first, last, orders) in out.items()}
+
+
+def stored_categories() -> set[tuple]:
     return set(
         CustomerCategory.objects.values_list("customer_id", "category", "first_at", "last_at",
                                              "orders")
     )  # fmt: skip
+
+
+def stored() -> set[tuple]:
+    """The categories kept, having checked that the products kept are right too."""
+    products = set(
+        CustomerProduct.objects.values_list("customer_id", "product_name", "sku", "first_at",
+                                            "last_at", "orders")
+    )  # fmt: skip
+    assert products == expected_products()
+    return stored_categories()
 
 
 def tea(n=1):
@@ -151,3 +174,25 @@ def test_a_rebuild_of_everyone_gives_the_same_facts(admin, rep):
     CustomerCategory.objects.all().delete()
     purchases_refresh()
     assert stored() == before == expected()
+
+
+def test_a_product_rule_matches_the_sku_or_the_name_in_its_window(admin, rep):
+    from guanxi.orders.services import product_upsert
+
+    product_upsert(actor=admin, sku="TEA-004", name="大红袍", category="茶叶", unit_price=300)
+    zhang = make_customer(rep, name="张三")
+    li = make_customer(rep, name="李四")
+    make_order(admin, zhang, ordered_at=timezone.now() - dt.timedelta(days=30),
+               lines=[{"sku": "TEA-004"}])  # fmt: skip
+    make_order(admin, li, ordered_at=timezone.now() - dt.timedelta(days=400),
+               lines=[{"product_name": "大红袍", "quantity": 1, "unit_price": "280"}])  # fmt: skip
+    assert stored() == expected()
+
+    def count(**rule):
+        rule = {"field": "orders.product", **rule}
+        return definition_preview(actor=admin, definition=rule)["count"]
+
+    assert count(op="eq", value="TEA-004", days=365) == 1
+    assert count(op="eq", value="大红袍") == 2
+    assert count(op="contains", value="红袍", days=365) == 1
+    assert count(op="ne", value="TEA-004", days=365) == 1  # 李四: not in that window
