@@ -693,6 +693,9 @@ def purchases_refresh(customer_ids=None) -> None:
             CustomerCategory.objects.all().delete()
             CustomerProduct.objects.all().delete()
             rows({})
+            with connection.cursor() as cursor:  # the planner's statistics of the new rows
+                for model in (CustomerCategory, CustomerProduct):
+                    cursor.execute(f"ANALYZE {model._meta.db_table}")
             windows_drop()  # the next refresh of the segments builds them again
             return
         ids = sorted(set(customer_ids))

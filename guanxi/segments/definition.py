@@ -553,12 +553,15 @@ def _bought(spec: FieldSpec, cond: dict, ctx: Context, measure: str) -> Q:
     negate = op in ("ne", "not_in", "not_contains")
     positive = {"ne": "eq", "not_in": "in", "not_contains": "contains"}.get(op, op)
     if measure == "category":
-        match = _pred("category", positive, value)
+        q = Q(pk__in=rows.filter(_pred("category", positive, value)).values("customer_id"))
     elif positive == "contains":
-        match = _pred("product_name", "contains", value)
+        q = Q(pk__in=rows.filter(_pred("product_name", "contains", value)).values("customer_id"))
     else:
-        match = _pred("sku", positive, value) | _pred("product_name", positive, value)
-    q = Q(pk__in=rows.filter(match).values("customer_id"))
+        # By SKU or by name: two subqueries, each read from its own index alone (one OR'ed
+        # query would look every match up in the table).
+        q = Q(pk__in=rows.filter(_pred("sku", positive, value)).values("customer_id")) | Q(
+            pk__in=rows.filter(_pred("product_name", positive, value)).values("customer_id")
+        )
     return ~q if negate else q
 
 

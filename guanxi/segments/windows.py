@@ -89,14 +89,14 @@ def figures_select(
 DISC = "SUM(CASE WHEN l.discount > 0 THEN 1 ELSE 0 END)"
 
 
-def lines_select(*, start, channel, customers=None, until=None) -> tuple[str, list]:
+def lines_select(*, start, channel, customers=None, until=None, hint="") -> tuple[str, list]:
     """Per customer, of the lines of revenue orders placed from `start` up to `until`:
     lines, disc (discounted lines)."""
     where, params = _revenue_where("o", start=start, until=until, channel=channel,
                                    customers=customers)  # fmt: skip
     sql = (
         f"SELECT o.customer_id AS customer_id, COUNT(*) AS lines, {DISC} AS disc "
-        "FROM orders_order o JOIN orders_orderline l ON l.order_id = o.id "
+        f"FROM orders_order o{hint} JOIN orders_orderline l ON l.order_id = o.id "
         f"WHERE {' AND '.join(where)} GROUP BY o.customer_id"
     )
     return sql, params
@@ -288,16 +288,16 @@ def window_read(w: OrderWindow, now: dt.datetime, *, first_at=False):
     if first_at:
         return None  # the earliest order left may be one that has gone
     start, until = w.as_of - dt.timedelta(days=w.days), now - dt.timedelta(days=w.days)
-    gone, params = figures_select(
-        start=start, until=until, channel=w.channel or None,
-        hint=' INDEXED BY "order_at_cover"' if sqlite else "",
-    )  # fmt: skip
+    hint = ' INDEXED BY "order_at_cover"' if sqlite else ""  # a few hours of orders
+    gone, params = figures_select(start=start, until=until, channel=w.channel or None, hint=hint)
     n = "(w.n - COALESCE(x.n, 0))"
     s = "(w.s - COALESCE(x.s, 0))"
     lines = "CAST(NULL AS INTEGER) AS lines, CAST(NULL AS INTEGER) AS disc"
     joins = f"LEFT JOIN ({gone}) x ON x.customer_id = w.customer_id"
     if w.lines:
-        gone_lines, more = lines_select(start=start, until=until, channel=w.channel or None)
+        gone_lines, more = lines_select(
+            start=start, until=until, channel=w.channel or None, hint=hint
+        )
         lines = "w.lines - COALESCE(y.lines, 0) AS lines, w.disc - COALESCE(y.disc, 0) AS disc"
         joins += f" LEFT JOIN ({gone_lines}) y ON y.customer_id = w.customer_id"
         params = [*params, *more]
