@@ -208,6 +208,12 @@ def main() -> None:
         default=600,
         help="PostgreSQL: seconds after which a segment's statement is given up (0: never)",
     )
+    parser.add_argument(
+        "--steady",
+        action="store_true",
+        help="with --skip-load and --reuse-segments on a database already measured: only the "
+        "steady refresh, the daily rebuild, the order hook and the live count",
+    )
     parser.add_argument("--stage", help=argparse.SUPPRESS)
     parser.add_argument("--stage-args", default="{}", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -270,6 +276,8 @@ def main() -> None:
         # The load above runs without it; each segment's statement from here on has a bound.
         env["PGOPTIONS"] = f"-c statement_timeout={args.statement_timeout * 1000}"
         result["statement_timeout_seconds"] = args.statement_timeout
+    if args.steady:
+        return _steady(env, result)
     created, seconds, peak = stage(env, "create", reuse=args.reuse_segments)
     result["create"] = {**created, "wall_seconds": round(seconds, 1), "peak_mb": round(peak / 1024)}
     made = (
@@ -320,6 +328,46 @@ def main() -> None:
     path.write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n")
     _print_table(result)
     print(f"written to {path}")
+
+
+def _steady(env, result: dict) -> None:
+    """The steady state of a database measured before: its segments filled, its windows
+    kept. Written to segments-<db>-<customers>-steady.json."""
+    from_db, _s, _p = stage(env, "segment_ids")
+    ids = from_db["ids"]
+    refreshed, seconds, peak = stage(env, "refresh", ids=ids, apart=[])
+    result["refresh_next"] = {**refreshed, "wall_seconds": round(seconds, 2),
+                              "peak_mb": round(peak / 1024)}  # fmt: skip
+    print(f"steady refresh: {refreshed['seconds']:.1f} s in segments_refresh() "
+          f"(the 5 other dynamic segments: {refreshed['other_segments_seconds']:.1f} s)",
+          flush=True)  # fmt: skip
+    rebuilt, _s, _p = stage(env, "rebuild")
+    result["windows_rebuild"] = rebuilt
+    print(f"daily rebuild of the kept order windows: {rebuilt['seconds']:.1f} s", flush=True)
+    orders, _s, peak = stage(env, "orders", n=50, warmup=5)
+    result["order_create"] = {**orders, "peak_mb": round(peak / 1024)}
+    o = result["order_create"]
+    print(f"order_create median {o['order_create']['median_ms']} ms; reevaluate median "
+          f"{o['reevaluate']['median_ms']} p95 {o['reevaluate']['p95_ms']} ms; hook median "
+          f"{o['hook']['median_ms']} p95 {o['hook']['p95_ms']} ms", flush=True)  # fmt: skip
+    previews, _s, _p = stage(env, "preview", names=PREVIEWS, repeat=3)
+    result["previews"] = previews
+    for d in previews["definitions"]:
+        print(f"  {d['first_ms']:>7.0f} / {d['median_ms']:>7.0f} ms  {d['count']:>9,}  "
+              f"{d['name']}")  # fmt: skip
+    print(f"live count median {previews['median_ms']:.0f} ms, max {previews['max_ms']:.0f} ms")
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"segments-{result['db']}-{result['customers']}-steady.json"
+    path.write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n")
+    print(f"written to {path}")
+
+
+def _segment_ids() -> dict:
+    from guanxi.segments.models import Segment
+
+    names = [name for name, _d in SEGMENTS]
+    by_name = dict(Segment.objects.filter(name__in=names).values_list("name", "pk"))
+    return {"ids": [by_name[n] for n in names]}
 
 
 def _commit() -> str:
@@ -398,6 +446,7 @@ def _run_stage(name: str, kwargs: dict) -> None:
         "orders": _orders,
         "preview": _preview,
         "rebuild": _rebuild,
+        "segment_ids": _segment_ids,
     }[name](**kwargs)
     print("RESULT " + json.dumps(out, ensure_ascii=False, default=str), flush=True)
 

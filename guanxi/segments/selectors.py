@@ -159,6 +159,9 @@ def definition_preview(*, actor, definition, sample: int = 10) -> dict:
     from guanxi.customers.selectors import contactable_q
 
     stored = rules.validate(definition)
+    from django.db import connection, transaction
+
+    from .shared import set_work_mem
     from .windows import StoredWindows
 
     now = timezone.now()
@@ -169,8 +172,10 @@ def definition_preview(*, actor, definition, sample: int = 10) -> dict:
     qs = access.scope_customers(matched, actor)
     # Counted by the database (sending a million ids over costs more than evaluating the
     # rules twice), then the newest few, walking the customers from the last.
-    count = qs.count()
-    newest = list(qs.order_by("-pk").values_list("id", "name")[:sample]) if count else []
+    with transaction.atomic(), connection.cursor() as cursor:
+        set_work_mem(cursor)
+        count = qs.count()
+        newest = list(qs.order_by("-pk").values_list("id", "name")[:sample]) if count else []
     return {
         "count": count,
         "sample": [{"id": i, "name": name} for i, name in newest],

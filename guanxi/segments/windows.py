@@ -30,7 +30,7 @@ from django.utils import timezone
 from guanxi.orders.choices import REVENUE_STATUSES
 
 from .models import OrderWindow, OrderWindowTouch
-from .shared import adapt_time, order_index
+from .shared import adapt_time, order_index, set_work_mem
 
 COLUMNS = "customer_id, n, s, a, last_at, first_at, n_all, refunded, lines, disc"
 # How long an order write may run: a window being built also works out again the customers
@@ -206,7 +206,8 @@ def window_build(
     hint = f' INDEXED BY "{order_index(days)}"' if connection.vendor == "sqlite" else ""
     start = _start(days, now)
     sql, params = figures_select(start=start, channel=channel or None, hint=hint)
-    with connection.cursor() as cur:
+    with transaction.atomic(), connection.cursor() as cur:
+        set_work_mem(cur)
         cur.execute(f"CREATE TABLE {table} AS {sql}", params)  # noqa: S608
         cur.execute(f"CREATE UNIQUE INDEX {table}_c ON {table} (customer_id)")
         if lines:
@@ -247,7 +248,8 @@ def window_add_lines(w: OrderWindow) -> OrderWindow:
     may read it)."""
     began = timezone.now()
     start = _start(w.days, w.as_of)
-    with connection.cursor() as cur:
+    with transaction.atomic(), connection.cursor() as cur:
+        set_work_mem(cur)
         _line_figures(cur, w.table, days=w.days, start=start, channel=w.channel or None)
     with transaction.atomic():
         w = OrderWindow.objects.select_for_update().get(pk=w.pk)

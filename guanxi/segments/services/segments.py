@@ -28,6 +28,7 @@ from guanxi.customers.models import Customer
 from .. import definition as rules
 from ..choices import SegmentKind, SegmentPurpose
 from ..models import Segment, SegmentMembership
+from ..shared import set_work_mem
 
 log = logging.getLogger("guanxi.segments")
 
@@ -228,6 +229,7 @@ def segment_refresh(*, segment: Segment, now=None, shared=None) -> RefreshResult
     started = time.perf_counter()
     compiled = _sql(member_query(segment, now=now, shared=shared))
     with transaction.atomic(), connection.cursor() as cur:
+        set_work_mem(cur)
         _scratch(cur)
         if compiled is not None:
             sql, params = compiled
