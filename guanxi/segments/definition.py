@@ -466,7 +466,7 @@ def _shared_orders(spec: FieldSpec, cond: dict, ctx: Context, measure: str) -> Q
         table = shared.refunds(days)
         if table is None:
             return None
-        return _shared_aggregate(table, "(1.0 * refunded / n_all)", op, value, spec.zero)
+        return _shared_aggregate(table, "(1.0 * refunded / NULLIF(n_all, 0))", op, value, spec.zero)
     if measure == "discount_share":
         table = shared.line_totals(days)
         if table is None:

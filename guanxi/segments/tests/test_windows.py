@@ -27,6 +27,7 @@ DEFINITIONS = [
     {"field": "orders.last_at", "op": "gte", "value": "-60d", "days": 90},
     {"field": "orders.first_at", "op": "lte", "value": "-80d", "days": 90},
     {"field": "orders.refund_share", "op": "gt", "value": 0, "days": 365},
+    {"field": "orders.refund_share", "op": "lt", "value": 0.5, "days": 30},
     {"field": "orders.days_since_last", "op": "gte", "value": 30},
     {"field": "orders.count", "op": "is_set", "value": True, "days": 90},
     {"field": "orders.discount_share", "op": "gte", "value": 0.5, "days": 365},
