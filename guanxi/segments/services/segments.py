@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection, transaction
-from django.db.models import BooleanField, ExpressionWrapper
+from django.db.models import BooleanField, ExpressionWrapper, F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -377,13 +377,16 @@ def customer_reevaluate(*, customer_id: int, changed=("orders",), now=None) -> d
                     SegmentMembership.objects.create(
                         segment=s, customer_id=customer_id, entered_at=now
                     )
-                    Segment.objects.filter(pk=s.pk).update(member_count=_count(s))
+                    # One more or one fewer, not a count of every member (seconds at 500k).
+                    Segment.objects.filter(pk=s.pk).update(member_count=F("member_count") + 1)
                     entered.append(s.pk)
                 elif not now_member and s.pk in current:
                     SegmentMembership.objects.filter(
                         segment=s, customer_id=customer_id, left_at__isnull=True
                     ).update(left_at=now)
-                    Segment.objects.filter(pk=s.pk).update(member_count=_count(s))
+                    Segment.objects.filter(pk=s.pk, member_count__gt=0).update(
+                        member_count=F("member_count") - 1
+                    )
                     left.append(s.pk)
     return {"entered": entered, "left": left}
 

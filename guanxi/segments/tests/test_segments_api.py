@@ -291,6 +291,9 @@ def test_edits_tags_and_interactions_move_memberships_at_once(api, admin, rep, s
     customers_tag(actor=admin, customer_ids=[once.pk], remove=["VIP"])
     customer_update(actor=admin, customer=once, data={"industry": "制造"})
     assert once.pk not in members(vip) and once.pk not in members(tech)
+    # The counts shown follow each entry and exit.
+    for s in (vip, called, tech):
+        assert Segment.objects.get(pk=s["id"]).member_count == len(members(s))
 
 
 def test_customers_whose_relationship_ended_leave_every_dynamic_segment(api, admin, shop):
