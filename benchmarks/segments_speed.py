@@ -39,6 +39,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from benchmarks.benchdb import bench_env, empty_database  # noqa: E402
+
 PY = str(ROOT / ".venv" / "bin" / "python")
 RESULTS = ROOT / "benchmarks" / "results"
 
@@ -221,16 +224,7 @@ def main() -> None:
         return _run_stage(args.stage, json.loads(args.stage_args))
     if not args.db:
         parser.error("--db is required")
-    env = dict(os.environ)
-    env.setdefault("GUANXI_DATA_DIR", "/tmp/gx-seg-bench")
-    env.setdefault("DJANGO_SETTINGS_MODULE", "guanxi.settings")
-    if args.db == "postgres":
-        env["DATABASE_URL"] = env.get(
-            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/guanxi_segments_bench"
-        )
-    else:
-        env.pop("DATABASE_URL", None)
-        env.pop("GUANXI_SQLITE_PATH", None)
+    env = bench_env(args.db, data_dir="/tmp/gx-seg-bench", pg_name="guanxi_segments_bench")
     result: dict = {
         "db": args.db,
         "customers": args.customers,
@@ -240,12 +234,7 @@ def main() -> None:
         "commit": _commit(),
     }
     if not args.skip_load:
-        if args.db == "sqlite":
-            subprocess.run(["rm", "-rf", env["GUANXI_DATA_DIR"]], check=True)
-        else:
-            base, name = env["DATABASE_URL"].rsplit("/", 1)
-            for sql in (f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"):
-                subprocess.run(["psql", f"{base}/postgres", "-q", "-c", sql], check=True)
+        empty_database(env, args.db)
     Path(env["GUANXI_DATA_DIR"]).mkdir(parents=True, exist_ok=True)
     guanxi(env, "manage", "migrate", "-v", "0")
     if not args.skip_load:

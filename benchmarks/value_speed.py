@@ -28,6 +28,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from benchmarks.benchdb import bench_env, empty_database  # noqa: E402
+
 PY = str(ROOT / ".venv" / "bin" / "python")
 RESULTS = ROOT / "benchmarks" / "results"
 
@@ -129,23 +132,10 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=10_000_000)
     parser.add_argument("--skip-load", action="store_true", help="measure the data already there")
     args = parser.parse_args()
-    env = dict(os.environ)
-    env.setdefault("GUANXI_DATA_DIR", "/tmp/gx-value-bench")
-    if args.db == "postgres":
-        env["DATABASE_URL"] = env.get(
-            "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/guanxi_value_bench"
-        )
-    else:
-        env.pop("DATABASE_URL", None)
+    env = bench_env(args.db, data_dir="/tmp/gx-value-bench", pg_name="guanxi_value_bench")
     load = None
     if not args.skip_load:
-        if args.db == "sqlite":
-            subprocess.run(["rm", "-rf", env["GUANXI_DATA_DIR"]], check=True)
-        else:
-            base, name = env["DATABASE_URL"].rsplit("/", 1)
-            for sql in (f"DROP DATABASE IF EXISTS {name}", f"CREATE DATABASE {name}"):
-                subprocess.run(["psql", f"{base}/postgres", "-q", "-c", sql], check=True)
-        Path(env["GUANXI_DATA_DIR"]).mkdir(parents=True, exist_ok=True)
+        empty_database(env, args.db)
         run(env, "manage", "migrate", "-v", "0")
         _out, seconds, _peak = run(env, "demo", "--customers", str(args.customers), "--orders",
                                    str(args.orders), "--mode", "bulk")  # fmt: skip

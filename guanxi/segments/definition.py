@@ -300,16 +300,7 @@ def _in_stored_order(subquery, ctx: Context):
     stored order: through an index on the value, each of (often) hundreds of thousands of
     matches is a lookup of its row for the customer id, several times slower than reading
     the million rows straight through."""
-    from django.db import connection
-    from django.db.models.expressions import RawSQL
-
-    if connection.vendor != "sqlite" or ctx.ids is not None:
-        return subquery
-    sql, params = subquery.query.sql_with_params()
-    table = f'FROM "{subquery.model._meta.db_table}"'
-    if sql.count(table) != 1 or " JOIN " in sql:
-        return subquery
-    return RawSQL(sql.replace(table, f"{table} NOT INDEXED", 1), params)
+    return _sqlite_hint(subquery, ctx, "NOT INDEXED")
 
 
 def _segment_scheme(value) -> str:
@@ -336,18 +327,26 @@ def _hinted(subquery, ctx: Context, days=None):
     """The subquery of customer ids, on SQLite told which covering index to read orders
     through (when every customer is asked for; one customer's rows come by the customer
     index anyway)."""
+    from .shared import order_index
+
+    if subquery.model._meta.db_table != "orders_order":
+        return subquery
+    return _sqlite_hint(subquery, ctx, f'INDEXED BY "{order_index(days)}"')
+
+
+def _sqlite_hint(subquery, ctx: Context, hint: str):
+    """On SQLite, with every customer asked for, the subquery with `hint` on its one table
+    (`INDEXED BY …`, `NOT INDEXED`); as it is otherwise, and on PostgreSQL."""
     from django.db import connection
     from django.db.models.expressions import RawSQL
-
-    from .shared import order_index
 
     if connection.vendor != "sqlite" or ctx.ids is not None:
         return subquery
     sql, params = subquery.query.sql_with_params()
     table = f'FROM "{subquery.model._meta.db_table}"'
-    if subquery.model._meta.db_table != "orders_order" or sql.count(table) != 1 or " JOIN " in sql:
+    if sql.count(table) != 1 or " JOIN " in sql:
         return subquery
-    return RawSQL(sql.replace(table, f'{table} INDEXED BY "{order_index(days)}"', 1), params)
+    return RawSQL(sql.replace(table, f"{table} {hint}", 1), params)
 
 
 def _aggregate_q(
@@ -414,10 +413,6 @@ def _shared_aggregate(table, col, op, value, zero, *, time=False, present="") ->
     if zero is not None and _holds(op, zero, value):
         return _from_shared(table, f"NOT ({where})", params, negate=True)
     return _from_shared(table, where, params)
-
-
-def _like(value: str) -> str:
-    return "%" + value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def _shared_orders(spec: FieldSpec, cond: dict, ctx: Context, measure: str) -> Q | None:
@@ -540,11 +535,8 @@ def _bought(spec: FieldSpec, cond: dict, ctx: Context, measure: str) -> Q:
     from guanxi.orders.models import CustomerCategory, CustomerProduct
 
     op, value = cond["op"], cond["value"]
-    rows = (CustomerProduct if measure == "product" else CustomerCategory).objects.all()
-    if cond.get("days"):
-        rows = rows.filter(last_at__gte=ctx.now - dt.timedelta(days=cond["days"]))
-    if ctx.ids is not None:
-        rows = rows.filter(customer_id__in=ctx.ids)
+    model = CustomerProduct if measure == "product" else CustomerCategory
+    rows = _window(model.objects.all(), "last_at", cond, ctx)
     if measure == "categories":
         return _aggregate_q(rows, Count("id"), op, value, spec.zero, ctx=ctx)
     if op == "is_set":

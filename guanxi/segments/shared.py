@@ -42,20 +42,13 @@ class SharedAggregates:
 
     # -- building -----------------------------------------------------------------------------
 
-    def _create(self, key: tuple, select: str, params: list, *, key_column: str = "") -> str:
-        """A temporary table of `select`'s rows (with `key_column` its integer primary key)."""
+    def _create(self, key: tuple, select: str, params: list) -> str:
+        """A temporary table of `select`'s rows."""
         name = self.tables.get(key)
         if name is None:
             name = f"segments_shared_{next(_names)}"
             with connection.cursor() as cur:
-                if key_column:  # a rowid table on SQLite: looked up by key in one step
-                    cur.execute(
-                        f"CREATE TEMP TABLE {name} "
-                        f"({key_column} INTEGER PRIMARY KEY, customer_id INTEGER, ordered_at)"
-                    )
-                    cur.execute(f"INSERT INTO {name} {select}", params)  # noqa: S608
-                else:
-                    cur.execute(f"CREATE TEMP TABLE {name} AS {select}", params)  # noqa: S608
+                cur.execute(f"CREATE TEMP TABLE {name} AS {select}", params)  # noqa: S608
                 if connection.vendor == "postgresql":
                     # Autovacuum never sees temporary tables: without statistics the planner
                     # takes a million rows for a few and loops over them.
@@ -64,13 +57,8 @@ class SharedAggregates:
         return name
 
     def _where(self, days: int | None, alias: str = "") -> tuple[list[str], list]:
-        a = f"{alias}." if alias else ""
-        marks = ", ".join(["%s"] * len(REVENUE_STATUSES))
-        where, params = [f"{a}status IN ({marks})"], [str(s) for s in REVENUE_STATUSES]
-        if days:
-            where.append(f"{a}ordered_at >= %s")
-            params.append(adapt_time(self.now - dt.timedelta(days=days)))
-        return where, params
+        start = self.now - dt.timedelta(days=days) if days else None
+        return revenue_where(alias, start=start)
 
     def orders(self, days: int | None, channel: str | None, *, first_at=False):
         """Per customer, of revenue orders: n, s (sum), a (average), last_at, first_at; and of
@@ -105,17 +93,12 @@ class SharedAggregates:
         )
         products = "JOIN orders_product p ON p.id = l.product_id"
         if connection.vendor == "sqlite":
-            # SQLite joins by looking each order's lines up in the order index: millions of
-            # scattered reads. Reading the lines in their stored order against a table of the
-            # window's orders keyed by id is several times faster.
-            where, params = self._where(base_days)
-            window = self._create(
-                ("window", base_days),
-                'SELECT id, customer_id, ordered_at FROM orders_order INDEXED BY "order_at_cover" '
-                f"WHERE {' AND '.join(where)} ORDER BY id",
-                params,
-                key_column="id",
-            )
+            window = self.tables.get(("window", base_days))
+            if window is None:
+                window = self.tables[("window", base_days)] = f"segments_shared_{next(_names)}"
+                where, params = self._where(base_days)
+                with connection.cursor() as cur:
+                    keyed_orders(cur, window, where, params, index="order_at_cover")
             select = (
                 f"SELECT {columns} FROM orders_orderline l CROSS JOIN {window} o "
                 f"ON o.id = l.order_id {products}"
@@ -180,6 +163,45 @@ def set_work_mem(cursor) -> None:
     """Give the segment queries of the current transaction their memory (PostgreSQL)."""
     if connection.vendor == "postgresql":
         cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+
+
+def keyed_orders(cur, name: str, where: list[str], params: list, *, index: str) -> None:
+    """SQLite: a temporary table `name` of the orders matching `where` (id, customer_id,
+    ordered_at), keyed by id, read through `index`. SQLite joins order lines to their
+    orders by looking each up in the order index, millions of scattered reads; reading the
+    lines in their stored order against this table is several times faster."""
+    cur.execute(
+        f"CREATE TEMP TABLE {name} (id INTEGER PRIMARY KEY, customer_id INTEGER, ordered_at)"
+    )
+    cur.execute(
+        f"INSERT INTO {name} SELECT id, customer_id, ordered_at FROM orders_order "  # noqa: S608
+        f'INDEXED BY "{index}" WHERE {" AND ".join(where)} ORDER BY id',
+        params,
+    )
+
+
+def revenue_where(
+    alias: str = "", *, start=None, until=None, channel=None, customers=None
+) -> tuple[list[str], list]:
+    """The conditions (and parameters) of revenue orders placed from `start` up to `until`,
+    in a sales channel, of some customers (each None: any)."""
+    a = f"{alias}." if alias else ""
+    revenue = [str(s) for s in REVENUE_STATUSES]
+    where = [f"{a}status IN ({', '.join(['%s'] * len(revenue))})"]
+    params: list = list(revenue)
+    if start is not None:
+        where.append(f"{a}ordered_at >= %s")
+        params.append(adapt_time(start))
+    if until is not None:
+        where.append(f"{a}ordered_at < %s")
+        params.append(adapt_time(until))
+    if channel:
+        where.append(f"{a}channel = %s")
+        params.append(channel)
+    if customers is not None:
+        where.append(f"{a}customer_id IN ({', '.join(['%s'] * len(customers))})")
+        params.extend(customers)
+    return where, params
 
 
 def adapt_time(value: dt.datetime):

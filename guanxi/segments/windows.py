@@ -30,7 +30,7 @@ from django.utils import timezone
 from guanxi.orders.choices import REVENUE_STATUSES
 
 from .models import OrderWindow, OrderWindowTouch
-from .shared import adapt_time, order_index, set_work_mem
+from .shared import keyed_orders, order_index, revenue_where, set_work_mem
 
 COLUMNS = "customer_id, n, s, a, last_at, first_at, n_all, refunded, lines, disc"
 # How long an order write may run: a window being built also works out again the customers
@@ -41,26 +41,6 @@ WRITE_MARGIN = dt.timedelta(minutes=5)
 MAX_AGE = dt.timedelta(hours=26)
 
 
-def _revenue_where(alias: str, *, start, until, channel, customers) -> tuple[list[str], list]:
-    a = f"{alias}." if alias else ""
-    revenue = [str(s) for s in REVENUE_STATUSES]
-    where = [f"{a}status IN ({', '.join(['%s'] * len(revenue))})"]
-    params: list = list(revenue)
-    if start is not None:
-        where.append(f"{a}ordered_at >= %s")
-        params.append(adapt_time(start))
-    if until is not None:
-        where.append(f"{a}ordered_at < %s")
-        params.append(adapt_time(until))
-    if channel:
-        where.append(f"{a}channel = %s")
-        params.append(channel)
-    if customers is not None:
-        where.append(f"{a}customer_id IN ({', '.join(['%s'] * len(customers))})")
-        params.extend(customers)
-    return where, params
-
-
 def figures_select(
     *, start: dt.datetime | None, channel: str | None, customers=None, until=None, hint=""
 ) -> tuple[str, list]:
@@ -69,7 +49,7 @@ def figures_select(
     refunded. A customer with only refunded orders has n = 0 (and no sum, average or
     times)."""
     revenue = [str(s) for s in REVENUE_STATUSES]
-    where, params = _revenue_where("", start=start, until=until, channel=channel,
+    where, params = revenue_where("", start=start, until=until, channel=channel,
                                    customers=customers)  # fmt: skip
     where[0] = f"status IN ({', '.join(['%s'] * (len(revenue) + 1))})"
     params.insert(len(revenue), "refunded")
@@ -92,7 +72,7 @@ DISC = "SUM(CASE WHEN l.discount > 0 THEN 1 ELSE 0 END)"
 def lines_select(*, start, channel, customers=None, until=None, hint="") -> tuple[str, list]:
     """Per customer, of the lines of revenue orders placed from `start` up to `until`:
     lines, disc (discounted lines)."""
-    where, params = _revenue_where("o", start=start, until=until, channel=channel,
+    where, params = revenue_where("o", start=start, until=until, channel=channel,
                                    customers=customers)  # fmt: skip
     sql = (
         f"SELECT o.customer_id AS customer_id, COUNT(*) AS lines, {DISC} AS disc "
@@ -170,19 +150,9 @@ def _touched_since(began) -> list[int]:
 def _line_figures(cur, table: str, *, days, start, channel) -> None:
     """Fill `table`'s lines and disc for every customer from the order lines."""
     if connection.vendor == "sqlite":
-        # SQLite joins by looking each order's lines up in the order index: millions of
-        # scattered reads. Reading the lines in their stored order against a table of the
-        # window's orders keyed by id is several times faster.
         keyed = f"{table}_orders"
-        where, params = _revenue_where("", start=start, until=None, channel=channel,
-                                       customers=None)  # fmt: skip
-        cur.execute(f"CREATE TEMP TABLE {keyed} (id INTEGER PRIMARY KEY, customer_id INTEGER)")
-        cur.execute(
-            f"INSERT INTO {keyed} SELECT id, customer_id FROM orders_order "  # noqa: S608
-            f'INDEXED BY "{order_index(days)}" '
-            f"WHERE {' AND '.join(where)} ORDER BY id",
-            params,
-        )
+        where, params = revenue_where(start=start, channel=channel)
+        keyed_orders(cur, keyed, where, params, index=order_index(days))
         sql = (
             f"SELECT o.customer_id AS customer_id, COUNT(*) AS lines, {DISC} AS disc "
             f"FROM orders_orderline l CROSS JOIN {keyed} o ON o.id = l.order_id "
