@@ -102,19 +102,27 @@ class OrderLine(models.Model):
         return f"{self.product_name} × {self.quantity}"
 
 
-class CustomerCategory(models.Model):
-    """What a customer has bought, by category: the first and last time an order counting as
-    revenue held a line of it, and how many such orders. Derived from the orders and kept
-    with them (`orders.services.purchases_refresh`, in the transaction of every order write),
-    so "bought tea in the last 180 days" is one index range, not a read of the order lines."""
+class Purchases(models.Model):
+    """What a customer has bought, derived from the orders and kept with them
+    (`orders.services.purchases_refresh`, in the transaction of every order write): the
+    first and last time an order counting as revenue held it, and how many such orders."""
 
     customer = models.ForeignKey(
         "customers.Customer", on_delete=models.CASCADE, related_name="+", db_index=False
     )
-    category = models.CharField(_("category"), max_length=100)
     first_at = models.DateTimeField(_("first bought"))
     last_at = models.DateTimeField(_("last bought"))
     orders = models.PositiveIntegerField(_("orders"))
+
+    class Meta:
+        abstract = True
+
+
+class CustomerCategory(Purchases):
+    """By category, so "bought tea in the last 180 days" is one index range, not a read of
+    the order lines."""
+
+    category = models.CharField(_("category"), max_length=100)
 
     class Meta:
         verbose_name = _("category bought")
@@ -131,19 +139,12 @@ class CustomerCategory(models.Model):
         return f"{self.customer_id}: {self.category}"
 
 
-class CustomerProduct(models.Model):
-    """What a customer has bought, by product (its name on the line and its SKU): the first
-    and last time an order counting as revenue held it, and how many such orders. Kept like
-    `CustomerCategory`, so "bought TEA-004 in the last year" is one index range."""
+class CustomerProduct(Purchases):
+    """By product (its name on the line and its SKU), so "bought TEA-004 in the last year"
+    is one index range."""
 
-    customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.CASCADE, related_name="+", db_index=False
-    )
     product_name = models.CharField(_("product"), max_length=200)
     sku = models.CharField(_("SKU"), max_length=64, blank=True)
-    first_at = models.DateTimeField(_("first bought"))
-    last_at = models.DateTimeField(_("last bought"))
-    orders = models.PositiveIntegerField(_("orders"))
 
     class Meta:
         verbose_name = _("product bought")
