@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "guanxi.analytics",
     "guanxi.notifications",
     "guanxi.segments",
+    "guanxi.loyalty",
 ]
 
 MIDDLEWARE = [

@@ -107,6 +107,22 @@ def run_clustering(run_id: int) -> dict:
     return {"status": run.status, "k": run.k}
 
 
+@task()
+def run_loyalty_daily() -> dict:
+    """The loyalty program's day: expire points, warn of expiry, birthday bonuses, tiers."""
+    from guanxi.loyalty.services.expiry import loyalty_daily
+
+    return loyalty_daily()
+
+
+@task()
+def send_loyalty_expiry_warnings(messages: list) -> int:
+    """Email customers whose points expire soon."""
+    from guanxi.loyalty.services.expiry import expiry_warnings_send
+
+    return expiry_warnings_send(messages=messages)
+
+
 # name → (task, seconds between runs): what the scheduler beside the worker enqueues.
 PERIODIC = {
     "task-reminders": (send_task_reminders, 60),
@@ -116,4 +132,5 @@ PERIODIC = {
     "order-windows": (rebuild_order_windows, 86400),
     "lifecycle": (run_lifecycle, 3600),
     "tiers-monthly": (evaluate_tiers_monthly, 3600),
+    "loyalty-daily": (run_loyalty_daily, 86400),
 }

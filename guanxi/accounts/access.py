@@ -168,6 +168,30 @@ MATRIX: dict[str, dict[str, str | bool]] = {
         Role.AGENT: False,
         Role.MARKETER: False,
     },
+    # Enrolling customers, redeeming points and rewards for them, attributing referrals.
+    "loyalty.serve": {
+        Role.ADMIN: True,
+        Role.MANAGER: "scope",
+        Role.REP: "scope",
+        Role.AGENT: True,
+        Role.MARKETER: True,
+    },
+    # Adding or taking points by hand (with a reason, audited).
+    "loyalty.adjust": {
+        Role.ADMIN: True,
+        Role.MANAGER: False,
+        Role.REP: False,
+        Role.AGENT: False,
+        Role.MARKETER: False,
+    },
+    # The program's settings, earning rules, tiers and rewards.
+    "loyalty.manage": {
+        Role.ADMIN: True,
+        Role.MANAGER: False,
+        Role.REP: False,
+        Role.AGENT: False,
+        Role.MARKETER: True,
+    },
     "audit.read_all": {
         Role.ADMIN: True,
         Role.MANAGER: False,

@@ -58,3 +58,6 @@ class EventKind(models.TextChoices):
     CHANNEL = "channel", _("Channel event")
     # data["action"]: requested, approved, rejected or withdrawn (关系终止)
     TERMINATION = "termination", _("Ending the relationship")
+    # data["action"]: joined, tier, adjusted, redeemed, reward, expired, expiry_warning,
+    # referred, referral_converted (the loyalty program)
+    LOYALTY = "loyalty", _("Loyalty program")

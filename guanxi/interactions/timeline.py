@@ -124,7 +124,47 @@ def describe(event: TimelineEvent) -> str:
             return _("Task done: %(title)s") % {"title": d.get("title", "")}
         case EventKind.TERMINATION:
             return _describe_termination(d)
+        case EventKind.LOYALTY:
+            return _describe_loyalty(d)
     return _label(EventKind, event.kind)
+
+
+def _describe_loyalty(d: dict) -> str:
+    values = {k: d.get(k, "") for k in ("points", "reason", "reward", "code", "on", "name")}
+    match d.get("action"):
+        case "joined":
+            return _("Joined the loyalty program")
+        case "tier":
+            return _("Membership tier: %(old)s → %(new)s (%(reason)s)") % {
+                "old": _tier_label(d.get("from")), "new": _tier_label(d.get("to")),
+                "reason": d.get("reason", ""),
+            }  # fmt: skip
+        case "adjusted":
+            return _("Points adjusted by %(points)s: %(reason)s") % values
+        case "redeemed":
+            return _("Redeemed %(points)s points") % values
+        case "reward":
+            text = _("Redeemed %(points)s points for %(reward)s") % values
+            return f"{text} ({d['code']})" if d.get("code") else text
+        case "expired":
+            return _("%(points)s points expired") % values
+        case "expiry_warning":
+            return _("Warned that %(points)s points expire on %(on)s") % values
+        case "referred":
+            return _("Referred a new customer: %(name)s") % values
+        case "referral_converted":
+            return _("A referred customer's first order completed (%(order)s)") % {
+                "order": d.get("order", "")}  # fmt: skip
+    return _label(EventKind, EventKind.LOYALTY)
+
+
+def _tier_label(key) -> str:
+    from django.apps import apps
+
+    if not key:
+        return "—"
+    tier = apps.get_model("loyalty", "LoyaltyTier").objects.filter(key=key).first()
+    return tier.label if tier else key
 
 
 def _describe_termination(d: dict) -> str:

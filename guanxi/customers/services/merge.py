@@ -308,6 +308,10 @@ def customers_merge(
 
         moved = customer_records_move(from_id=other.pk, to_id=survivor.pk)
         moved["orders.order"] = customer_orders_move(from_id=other.pk, to_id=survivor.pk)
+        from guanxi.loyalty.services.members import member_fold
+
+        if loyalty := member_fold(from_id=other.pk, to_id=survivor.pk):
+            moved["loyalty"] = loyalty
         result = customer_absorb(actor=actor, survivor=survivor, other=other, choose=choose or {})
         moved |= result["moved"]
         merge = CustomerMerge.objects.create(
@@ -364,6 +368,11 @@ def customers_unmerge(*, actor, merge: CustomerMerge) -> Customer:
             customer_records_move(from_id=survivor.pk, to_id=restored.pk, only=merge.moved)
             customer_orders_move(
                 from_id=survivor.pk, to_id=restored.pk, only=merge.moved.get("orders.order", [])
+            )
+            from guanxi.loyalty.services.members import member_unfold
+
+            member_unfold(
+                snapshot=merge.moved.get("loyalty"), from_id=survivor.pk, to_id=restored.pk
             )
         CustomerMerge.objects.filter(pk=merge.pk).update(undone_at=timezone.now())
         if merge.found_by and survivor is not None:
