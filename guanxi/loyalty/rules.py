@@ -190,8 +190,6 @@ class Compiled:
     @classmethod
     def of(cls, version) -> Compiled:
         rules = sorted(version.rules or [], key=lambda r: -int(r.get("priority") or 0))
-        for rule in rules:
-            rule = rule
         parsed = []
         for rule in rules:
             r = dict(rule)
@@ -230,12 +228,12 @@ def _in_force(rule: dict, day: dt.date) -> bool:
 
 def order_points(version: Compiled, order: OrderInput) -> tuple[int, dict]:
     """The points an order earns by a version, and how (`detail`: base, each rule's extra,
-    bonuses, caps applied)."""
+    bonuses, caps applied). The base is the order's total; a category rule matches the
+    positive lines of its categories."""
     if order.total <= 0:
         return 0, {}
-    lines = [(c, a) for c, a in order.lines if a > 0] or [("", order.total)]
     rate = version.base_rate
-    base = sum((a for _c, a in lines), Decimal("0")) * rate
+    base = order.total * rate
     day = order.at.date()
     weekday = order.at.isoweekday()
     extras: dict[str, Decimal] = {}
@@ -250,11 +248,13 @@ def order_points(version: Compiled, order: OrderInput) -> tuple[int, dict]:
         if rule["_tiers"] and order.tier not in rule["_tiers"]:
             continue
         if rule["_categories"]:
-            matched = sum((a for c, a in lines if c in rule["_categories"]), Decimal("0"))
+            matched = sum(
+                (a for c, a in order.lines if a > 0 and c in rule["_categories"]), Decimal("0")
+            )
             if not matched:
                 continue
         else:
-            matched = base / rate if rate else Decimal("0")
+            matched = order.total
         extra = matched * rate * rule["_extra"]
         if rule.get("cap") is not None and extra > rule["cap"]:
             extra = Decimal(rule["cap"])

@@ -82,6 +82,9 @@ def _period_room(version: Compiled, member_id: int, at: dt.datetime) -> int | No
 
 
 CHUNK = 2000
+# PostgreSQL advisory lock: a bulk award's batch holds it exclusively, one order's points take
+# it shared, so both never give the same order its points.
+AWARD_LOCK = 7_415_001
 
 
 def orders_points_sync(*, order_ids, removed: bool = False) -> None:
@@ -106,6 +109,11 @@ def orders_points_sync(*, order_ids, removed: bool = False) -> None:
     versions = Versions()
     if not versions:
         return
+    from django.db import connection
+
+    if connection.vendor == "postgresql" and connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [AWARD_LOCK])
     for i in range(0, len(ids), CHUNK):
         _sync(ids[i : i + CHUNK], program, versions, removed=removed)
 
