@@ -50,7 +50,7 @@ class OrderArrays:
     def __len__(self):
         return len(self.cents)
 
-    def take(self, index: np.ndarray) -> "OrderArrays":
+    def take(self, index: np.ndarray) -> OrderArrays:
         return OrderArrays(
             self.cents[index], self.day[index], self.channel[index], self.tier[index],
             self.first[index], {k: v[index] for k, v in self.categories.items()},

@@ -136,8 +136,8 @@ def _award_batch(low, high, *, since, program, versions, channels, tiers, status
         params.append(connection.ops.adapt_datetimefield_value(since))
     where += f" AND NOT EXISTS (SELECT 1 FROM {ledger_table} e WHERE e.order_id = o.id)"
     sql = f"""
-        SELECT o.id, o.customer_id, {epoch_sql("o.ordered_at")}, {channel_sql("o.channel", channels)},
-            {cents_sql("o.total")}, o.number, o.ordered_at
+        SELECT o.id, o.customer_id, {epoch_sql("o.ordered_at")},
+            {channel_sql("o.channel", channels)}, {cents_sql("o.total")}, o.number, o.ordered_at
         FROM {order_table} o
         WHERE {where}
         ORDER BY o.customer_id, o.ordered_at, o.id
@@ -225,7 +225,7 @@ def _award_batch(low, high, *, since, program, versions, channels, tiers, status
 
     # Lots: a member whose balance is below zero fills that hole first.
     remaining = points.copy()
-    for cid, (pk, _tier, balance) in existing.items():
+    for cid, (_pk, _tier, balance) in existing.items():
         if balance < 0:
             hole = -balance
             for i in np.nonzero(customers == cid)[0]:
@@ -239,8 +239,7 @@ def _award_batch(low, high, *, since, program, versions, channels, tiers, status
     now = timezone.now()
     entry_ids = allocate_ids(LedgerEntry, int(earning.sum()))
     entry_rows = []
-    k = 0
-    for i in np.nonzero(earning)[0]:
+    for k, i in enumerate(np.nonzero(earning)[0]):
         row = rows[i]
         at = row[6]
         if isinstance(at, str):
@@ -249,10 +248,10 @@ def _award_batch(low, high, *, since, program, versions, channels, tiers, status
             entry_ids[k], member_pks[int(customers[i])], EntryKind.EARN, int(points[i]),
             int(remaining[i]), add_months(at, months) if months else None, at, int(ids[i]),
             row[5], numbers[which[i]], "",
-            {"total": f"{Decimal(int(cents[i])) / 100:.2f}", **({"first": True} if first[i] else {})},
+            {"total": f"{Decimal(int(cents[i])) / 100:.2f}",
+             **({"first": True} if first[i] else {})},
             now,
         ))  # fmt: skip
-        k += 1
     per_member: dict[int, int] = {}
     for i in np.nonzero(earning)[0]:
         pk = member_pks[int(customers[i])]

@@ -7,7 +7,6 @@ from django.db.models import Min, Sum
 from django.utils import timezone
 
 from guanxi.loyalty import services
-from guanxi.loyalty.choices import EntryKind
 from guanxi.loyalty.models import LedgerEntry, LoyaltyProgram, Member
 from guanxi.loyalty.services.award import orders_award
 from guanxi.orders.services import order_update
@@ -40,7 +39,8 @@ def test_bulk_award_gives_what_each_order_would_have_earned(admin, rep):
         "rules": [
             {"name": "周末", "kind": "multiplier", "factor": 2, "weekdays": [6, 7]},
             {"name": "茶叶", "kind": "multiplier", "factor": "3", "categories": ["茶叶"]},
-            {"name": "微信", "kind": "multiplier", "factor": "1.5", "channels": ["wechat"], "cap": 50},
+            {"name": "微信", "kind": "multiplier", "factor": "1.5", "channels": ["wechat"],
+             "cap": 50},
             {"name": "首单", "kind": "bonus", "event": "first_order", "points": 88},
         ], "rounding": "nearest"},
     ), effective_from=timezone.now() - dt.timedelta(days=100))  # fmt: skip
