@@ -1,7 +1,7 @@
 """The `guanxi` command: a thin front to Guanxi's management commands.
 
 guanxi serve | demo | createuser | token | check | worker | import | export | dedupe
-       | analytics | segments
+       | analytics | segments | loyalty
        | manage <django command>
 """
 
@@ -20,6 +20,10 @@ COMMANDS = {
     "export": ("guanxi_export", "export customers, contacts, orders, interactions or tasks"),
     "analytics": ("guanxi_analytics", "refresh customer value (RFM, lifetime value, P(alive))"),
     "segments": ("guanxi_segments", "segments: create, count, refresh, members, who joined/left"),
+    "loyalty": (
+        "guanxi_loyalty",
+        "loyalty: expire points, evaluate tiers, award history, backtest",
+    ),
     "manage": (None, "any Django management command (migrate, shell, dbshell…)"),
 }
 
