@@ -144,6 +144,9 @@ def load_demo(
             from .segments import load_segments
 
             counts.update(load_segments(admin=users.admin, out=out))
+            from .loyalty import load_loyalty
+
+            counts.update(load_loyalty(admin=users.admin, seed=seed, out=out))
         return {"users": len(users.users), "mode": mode, **counts}
     from .bulk import BulkLoader
 
