@@ -42,10 +42,11 @@ DEVICE_ID = re.compile(r"^[A-Za-z0-9_-]{16,100}$")
 
 def _private(response):
     """A member's page holds personal data and its URL is a credential: keep it out of shared
-    caches, search engines and the Referer header of links followed from it."""
+    caches, search engines and the Referer header of links to other sites. (Not no-referrer:
+    browsers then send `Origin: null` with the page's own forms, which CSRF checking refuses.)"""
     response["Cache-Control"] = "private, no-store"
     response["X-Robots-Tag"] = "noindex, nofollow"
-    response["Referrer-Policy"] = "no-referrer"
+    response["Referrer-Policy"] = "same-origin"
     return response
 
 

@@ -177,6 +177,23 @@ def test_the_forms_are_csrf_protected(member):
     assert member.last_sign_in is None
 
 
+def test_a_browser_posting_the_pages_own_form_passes_the_csrf_check(member):
+    """As a browser does: the token from the page, the Origin of the site (which a
+    no-referrer policy would have made "null")."""
+    client = Client(enforce_csrf_checks=True)
+    response = client.get(page_url(member))
+    assert response["Referrer-Policy"] == "same-origin"
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', response.content.decode())[1]
+    response = client.post(
+        page_url(member),
+        {"action": "sign_in", "csrfmiddlewaretoken": token},
+        headers={"origin": "http://testserver"},
+    )
+    assert response.status_code == 302
+    member.refresh_from_db()
+    assert member.last_sign_in is not None
+
+
 def test_the_page_follows_the_language_chosen(member):
     client = Client()
     response = client.get(page_url(member), headers={"accept-language": "zh-hans"})
