@@ -47,6 +47,7 @@ EVENT_ICONS = {
     EventKind.UNMERGED: "call_split",
     EventKind.CHANNEL: "hub",
     EventKind.TERMINATION: "block",
+    EventKind.LOYALTY: "loyalty",
 }
 INTERACTION_ICONS = {
     "call": "call",
@@ -138,6 +139,45 @@ def _segmentation(actor, customer_id: int) -> dict:
     }
 
 
+def _loyalty(request, customer: Customer, *, open_relationship: bool) -> dict:
+    """The customer's membership (balance, tier and progress, latest entries, self-service
+    link) and what the viewer may do with it (loyalty)."""
+    from guanxi.loyalty import selectors as loyalty
+    from guanxi.loyalty.choices import QualifyBy, RedemptionStatus
+    from guanxi.loyalty.services.members import self_service_token
+
+    actor = request.user
+    owner_known = {"owner_id": customer.owner_id, "record_owner_known": True}
+    may_serve = open_relationship and access.can(actor, "loyalty.serve", **owner_known)
+    try:
+        member = loyalty.member_get(actor=actor, customer_id=customer.pk)
+    except NotFound:
+        return {"member": None, "may_enrol": may_serve}
+    progress = loyalty.member_progress(member=member)
+    following = progress["next"]
+    percent = None
+    if following is not None and following.threshold > 0:
+        percent = min(round(progress["value"] / following.threshold * 100), 100)
+    token = self_service_token(member)
+    return {
+        "member": member,
+        "progress": progress,
+        "percent": percent,
+        "by_points": progress["qualify_by"] == QualifyBy.POINTS,
+        "entries": list(loyalty.member_ledger(member=member)[:10]),
+        "coupons": [
+            r
+            for r in loyalty.member_redemptions(member=member)[:20]
+            if r.code and r.status == RedemptionStatus.ISSUED
+        ][:5],
+        "referrals": loyalty.member_referrals(member=member),
+        "rewards": list(loyalty.reward_list(member=member)) if may_serve else [],
+        "self_service": request.build_absolute_uri(reverse("loyalty_self_service", args=[token])),
+        "may_serve": may_serve,
+        "may_adjust": open_relationship and access.can(actor, "loyalty.adjust", **owner_known),
+    }
+
+
 def customer_360(request, object_id, model_admin):
     """Profile, contacts, one timeline, orders, open tasks, stage history and audit trail."""
     actor = request.user
@@ -185,6 +225,7 @@ def customer_360(request, object_id, model_admin):
         "duplicates": duplicates_of(actor=actor, customer_id=customer.pk)[:5],
         "value": _value(actor, customer.pk),
         "segmentation": _segmentation(actor, customer.pk),
+        "loyalty": _loyalty(request, customer, open_relationship=open_relationship),
         **termination,
     }
     request.current_app = model_admin.admin_site.name
