@@ -1,6 +1,6 @@
 """The staff sidebar: what each role finds and in which order."""
 
-from django.urls import reverse_lazy
+from django.urls import reverse, reverse_lazy
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -21,6 +21,21 @@ def _may_merge(request):
 
 def _may_decide_terminations(request):
     return access.can(request.user, "customer.terminate_approve")
+
+
+def _on_program_pages(request):
+    # The rules versions' pages belong with the program page.
+    return request.path.startswith(
+        (reverse("admin:loyalty_loyaltyprogram_changelist"),
+         reverse("admin:loyalty_ruleversion_changelist"))
+    )  # fmt: skip
+
+
+def _on_member_pages(request):
+    # The analytics page's address is under the members' (unfold matches by prefix).
+    return request.path.startswith(
+        reverse("admin:loyalty_member_changelist")
+    ) and not request.path.startswith(reverse("admin:loyalty_analytics"))
 
 
 def sidebar_navigation(request):
@@ -98,6 +113,33 @@ def sidebar_navigation(request):
                     "title": _("Clusters"),
                     "icon": "bubble_chart",
                     "link": reverse_lazy("admin:segments_clusterrun_changelist"),
+                },
+            ],
+        },
+        {
+            "title": _("Loyalty"),
+            "items": [
+                {
+                    "title": _("Loyalty program"),
+                    "icon": "loyalty",
+                    "link": reverse_lazy("admin:loyalty_loyaltyprogram_changelist"),
+                    "active": _on_program_pages,
+                },
+                {
+                    "title": _("Members"),
+                    "icon": "card_membership",
+                    "link": reverse_lazy("admin:loyalty_member_changelist"),
+                    "active": _on_member_pages,
+                },
+                {
+                    "title": _("Rewards"),
+                    "icon": "redeem",
+                    "link": reverse_lazy("admin:loyalty_reward_changelist"),
+                },
+                {
+                    "title": _("Program analytics"),
+                    "icon": "monitoring",
+                    "link": reverse_lazy("admin:loyalty_analytics"),
                 },
             ],
         },
