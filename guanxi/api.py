@@ -16,6 +16,7 @@ from guanxi.customers.merge_api import router as duplicates_router
 from guanxi.events.api import router as events_router
 from guanxi.imports.api import router as imports_router
 from guanxi.interactions.api import router as interactions_router
+from guanxi.loyalty.api import router as loyalty_router
 from guanxi.notifications.api import router as notifications_router
 from guanxi.orders.api import router as orders_router
 from guanxi.segments.api import router as segments_router
@@ -97,6 +98,7 @@ api.add_router("/", events_router)
 api.add_router("/", analytics_router)
 api.add_router("/", segments_router)
 api.add_router("/", notifications_router)
+api.add_router("/", loyalty_router)
 
 
 # Added last, so that it only catches what no endpoint above matched.
