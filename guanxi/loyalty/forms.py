@@ -17,6 +17,24 @@ PROGRAM_FIELDS = ["name", "name_en", "is_active", "auto_enrol", "expiry_months",
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d"]
 
 
+def _default(value) -> bool:
+    # Identity for False: a 0 (points, priority) is kept.
+    return value is None or value is False or value == [] or value == ""
+
+
+def rules_json(rules: list) -> str:
+    """The rules as JSON to edit: one rule a line, without the keys left at their defaults
+    (no date, no list, no cap, no stop)."""
+    if not rules:
+        return "[]"
+    lines = ",\n".join(
+        "  " + json.dumps({k: v for k, v in rule.items() if not _default(v)},
+                          ensure_ascii=False)
+        for rule in rules
+    )  # fmt: skip
+    return f"[\n{lines}\n]"
+
+
 class ProgramForm(forms.ModelForm):
     class Meta:
         model = LoyaltyProgram
@@ -115,7 +133,7 @@ class VersionForm(forms.Form):
             "base_rate": version.base_rate.normalize(), "rounding": version.rounding,
             "order_cap": version.order_cap, "period_cap": version.period_cap,
             "period": version.period, "note": version.note,
-            "rules": json.dumps(version.rules, ensure_ascii=False, indent=2),
+            "rules": rules_json(version.rules),
         }  # fmt: skip
 
     def clean_rules(self):

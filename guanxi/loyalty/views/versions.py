@@ -2,8 +2,6 @@
 JSON, each error shown by its place such as `rules[1].factor`), a new draft from it, and
 publishing it (optionally from a later time)."""
 
-import json
-
 from django.contrib import messages
 from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -13,10 +11,11 @@ from django.utils.translation import gettext as _
 
 from guanxi.accounts import access
 from guanxi.core.errors import GuanxiError, NotFound
+from guanxi.orders.choices import SalesChannel
 
 from .. import selectors, services
 from ..choices import VersionStatus
-from ..forms import PublishForm, VersionForm
+from ..forms import PublishForm, VersionForm, rules_json
 from ..models import LoyaltyTier
 from . import words
 from .common import context, error_messages, form_errors
@@ -86,8 +85,9 @@ def version_page(request, object_id, model_admin):
         publish_form=PublishForm() if is_draft and may_manage else None,
         may_manage=may_manage,
         backtest_url=backtest_url(version),
-        rules_json=json.dumps(version.rules, ensure_ascii=False, indent=2),
+        rules_json=rules_json(version.rules),
         tier_keys=", ".join(tier_names),
+        channels=", ".join(SalesChannel.values),
         back=reverse("admin:loyalty_loyaltyprogram_changelist") + "#versions",
     )
     return TemplateResponse(request, "guanxi/loyalty/version.html", ctx)

@@ -63,7 +63,10 @@ def rule_sentence(rule: dict, tiers: dict[str, str] | None = None) -> str:
         text = gettext("%(name)s +%(points)s points") % {"name": name, "points": rule.get("points")}
         once = _once_per(rule.get("limit"), rule.get("per"))
         return f"{text}, {once}" if once else text
-    parts = [f"{name} ×{_number(rule.get('factor') or 1)}"]
+    factor = _number(rule.get("factor") or 1)
+    # A name such as "Tea ×3" already says its factor.
+    says_factor = re.search(rf"[×x]\s*{re.escape(factor)}(?![\d.])", name)
+    parts = [name if says_factor else f"{name} ×{factor}"]
     days = [str(WEEKDAYS[d]) for d in sorted(rule.get("weekdays") or []) if d in WEEKDAYS]
     if days:
         parts.append(gettext("on %(days)s") % {"days": ", ".join(days)})
@@ -170,7 +173,8 @@ def benefits_text(benefits: dict) -> list[str]:
 
 
 def threshold_text(value, program: LoyaltyProgram | None = None) -> str:
+    """A tier's threshold: whole points, or whole yuan unless it has fen."""
     program = program or LoyaltyProgram.current()
     if program.qualify_by == QualifyBy.POINTS:
         return ngettext("%(n)s point", "%(n)s points", int(value)) % {"n": f"{value:,.0f}"}
-    return money(value)
+    return f"¥{value:,.0f}" if value == value.to_integral_value() else money(value)
