@@ -38,6 +38,7 @@ def member_action(request, customer_id, action, model_admin):
         raise Http404
     customer = _customer(request, customer_id)
     actor = request.user
+    form = None
     try:
         if action == "enrol":
             services.member_enrol(actor=actor, customer=customer)
@@ -79,6 +80,10 @@ def member_action(request, customer_id, action, model_admin):
                 _form_messages(request, form)
     except GuanxiError as e:
         error_messages(request, e)
-    return HttpResponseRedirect(
-        reverse("admin:customers_customer_360", args=[customer.pk]) + "#loyalty"
-    )
+        failed = True
+    else:
+        failed = bool(form is not None and form.errors)
+    # Messages show at the top of the page: after an error, land there to read it; after a
+    # change, on the panel that shows it.
+    back = reverse("admin:customers_customer_360", args=[customer.pk])
+    return HttpResponseRedirect(back if failed else back + "#loyalty")
