@@ -209,16 +209,16 @@ def order_create(*, actor, customer, data: dict) -> Order:
                 stage=Stage.NEW,
                 cause=_("first order %(number)s") % {"number": order.number},
             )
-        _points_follow([order.pk])
+        _points_follow([order.pk], actor=actor)
         _customer_changed(customer.pk)
     return order
 
 
-def _points_follow(order_ids, *, removed: bool = False) -> None:
+def _points_follow(order_ids, *, actor=None, removed: bool = False) -> None:
     """Loyalty points follow the orders: earned, re-priced or reversed (same transaction)."""
     from guanxi.loyalty.services import orders_points_sync
 
-    orders_points_sync(order_ids=order_ids, removed=removed)
+    orders_points_sync(order_ids=order_ids, actor=actor, removed=removed)
 
 
 def _customer_changed(customer_id: int) -> None:
@@ -272,7 +272,7 @@ def order_update(*, actor, order: Order, data: dict) -> Order:
                 customer_id=customer.pk,
                 changes=changes,
             )
-            _points_follow([order.pk])
+            _points_follow([order.pk], actor=actor)
             _customer_changed(customer.pk)
     return order
 
@@ -288,7 +288,7 @@ def order_delete(*, actor, order: Order) -> None:
         )
     with transaction.atomic():
         pk, number = order.pk, order.number
-        _points_follow([pk], removed=True)
+        _points_follow([pk], actor=actor, removed=True)
         order.delete()
         audit_record(
             actor=actor,
@@ -572,7 +572,7 @@ def orders_bulk_update_status(
                     status=status, updated_at=now
                 )
         purchases_refresh({stored[pk]["customer_id"] for pk in changes})
-        _points_follow(list(changes))
+        _points_follow(list(changes), actor=actor)
         Inserter(TimelineEvent, EVENT_COLUMNS).insert(
             (stored[pk]["customer_id"], EventKind.ORDER, now, actor_id,
              {"action": "status", "number": stored[pk]["number"], "status": new,
@@ -626,7 +626,7 @@ def orders_bulk_delete(
     now = timezone.now()
     pks = list(stored)
     with transaction.atomic():
-        _points_follow(pks, removed=True)
+        _points_follow(pks, actor=actor, removed=True)
         for start in range(0, len(pks), BATCH):
             part = pks[start : start + BATCH]
             TimelineEvent.objects.filter(object_model="orders.order", object_id__in=part).delete()

@@ -311,7 +311,7 @@ def customers_merge(
         from guanxi.loyalty.services.members import member_fold
 
         if loyalty := member_fold(from_id=other.pk, to_id=survivor.pk):
-            moved["loyalty"] = loyalty
+            moved["loyalty.member"] = [loyalty]  # the membership folded in, to give back
         result = customer_absorb(actor=actor, survivor=survivor, other=other, choose=choose or {})
         moved |= result["moved"]
         merge = CustomerMerge.objects.create(
@@ -372,7 +372,9 @@ def customers_unmerge(*, actor, merge: CustomerMerge) -> Customer:
             from guanxi.loyalty.services.members import member_unfold
 
             member_unfold(
-                snapshot=merge.moved.get("loyalty"), from_id=survivor.pk, to_id=restored.pk
+                snapshot=(merge.moved.get("loyalty.member") or [None])[0],
+                from_id=survivor.pk,
+                to_id=restored.pk,
             )
         CustomerMerge.objects.filter(pk=merge.pk).update(undone_at=timezone.now())
         if merge.found_by and survivor is not None:

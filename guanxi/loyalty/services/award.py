@@ -16,10 +16,10 @@ given points by both.
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import time
 from collections.abc import Callable
-from decimal import Decimal
 
 import numpy as np
 from django.db import connection, transaction
@@ -135,9 +135,11 @@ def _award_batch(low, high, *, since, program, versions, channels, tiers, status
         where += " AND o.ordered_at >= %s"
         params.append(connection.ops.adapt_datetimefield_value(since))
     where += f" AND NOT EXISTS (SELECT 1 FROM {ledger_table} e WHERE e.order_id = o.id)"
+    # SQLite: the stored text itself (written back as it is), not a datetime made from it.
+    at_column = "CAST(o.ordered_at AS TEXT)" if connection.vendor == "sqlite" else "o.ordered_at"
     sql = f"""
         SELECT o.id, o.customer_id, {epoch_sql("o.ordered_at")},
-            {channel_sql("o.channel", channels)}, {cents_sql("o.total")}, o.number, o.ordered_at
+            {channel_sql("o.channel", channels)}, {cents_sql("o.total")}, o.number, {at_column}
         FROM {order_table} o
         WHERE {where}
         ORDER BY o.customer_id, o.ordered_at, o.id
@@ -236,26 +238,32 @@ def _award_batch(low, high, *, since, program, versions, channels, tiers, status
                     break
     earning = points > 0
     months = program.expiry_months
-    now = timezone.now()
-    entry_ids = allocate_ids(LedgerEntry, int(earning.sum()))
-    entry_rows = []
-    for k, i in enumerate(np.nonzero(earning)[0]):
-        row = rows[i]
-        at = row[6]
-        if isinstance(at, str):
-            at = dt.datetime.fromisoformat(at).replace(tzinfo=dt.UTC)
-        entry_rows.append((
-            entry_ids[k], member_pks[int(customers[i])], EntryKind.EARN, int(points[i]),
-            int(remaining[i]), add_months(at, months) if months else None, at, int(ids[i]),
-            row[5], numbers[which[i]], "",
-            {"total": f"{Decimal(int(cents[i])) / 100:.2f}",
-             **({"first": True} if first[i] else {})},
-            now,
-        ))  # fmt: skip
+    sqlite = connection.vendor == "sqlite"
+    now = connection.ops.adapt_datetimefield_value(timezone.now()) if sqlite else timezone.now()
+    picked = np.nonzero(earning)[0]
+    entry_ids = allocate_ids(LedgerEntry, len(picked))
+    # The rows as the database takes them (Inserter's converted path): on SQLite the order's
+    # own stored time text, and its expiry worked out on that text; JSON written out.
+    shift = _text_months if sqlite else add_months
+    members_of = [member_pks[c] for c in customers[picked].tolist()]
+    times = [rows[i][6] for i in picked.tolist()]
+    expiries = [shift(t, months) for t in times] if months else [None] * len(times)
+    firsts = first[picked].tolist()
+    details = [
+        f'{{"total": "{c // 100}.{c % 100:02d}", "first": true}}' if f
+        else f'{{"total": "{c // 100}.{c % 100:02d}"}}'
+        for c, f in zip(cents[picked].tolist(), firsts, strict=True)
+    ]  # fmt: skip
+    version_numbers = [numbers[w] for w in which[picked].tolist()]
+    entry_rows = list(zip(
+        entry_ids, members_of, [EntryKind.EARN.value] * len(picked), points[picked].tolist(),
+        remaining[picked].tolist(), expiries, times, ids[picked].tolist(),
+        [rows[i][5] for i in picked.tolist()], version_numbers, [""] * len(picked), details,
+        [now] * len(picked), strict=True,
+    ))  # fmt: skip
     per_member: dict[int, int] = {}
-    for i in np.nonzero(earning)[0]:
-        pk = member_pks[int(customers[i])]
-        per_member[pk] = per_member.get(pk, 0) + int(points[i])
+    for pk, n in zip(members_of, points[picked].tolist(), strict=True):
+        per_member[pk] = per_member.get(pk, 0) + n
     codes = new_codes(len(new_customers))
     first_at = {}
     for i in first_index:
@@ -263,13 +271,11 @@ def _award_batch(low, high, *, since, program, versions, channels, tiers, status
     member_rows = []
     for cid, pk, code in zip(new_customers, new_ids, codes, strict=True):
         joined = first_at[cid]
-        if isinstance(joined, str):
-            joined = dt.datetime.fromisoformat(joined).replace(tzinfo=dt.UTC)
         gained = per_member.get(pk, 0)
         member_rows.append((pk, cid, gained, gained, 0, 0, lowest.pk if lowest else None,
                             joined if lowest else None, code, joined))  # fmt: skip
-    Inserter(Member, MEMBER_COLUMNS).insert(member_rows)
-    Inserter(LedgerEntry, ENTRY_COLUMNS).insert(entry_rows)
+    Inserter(Member, MEMBER_COLUMNS).insert(member_rows, converted=True)
+    Inserter(LedgerEntry, ENTRY_COLUMNS).insert(entry_rows, converted=True)
     new_set = set(new_ids)
     updates = [(n, n, pk) for pk, n in per_member.items() if pk not in new_set]
     if updates:
@@ -280,11 +286,30 @@ def _award_batch(low, high, *, since, program, versions, channels, tiers, status
                 updates,
             )
     members_record(
-        (cid, row[9], {"action": "joined", "tier": lowest.key if lowest else "", "award": True})
+        (cid, _aware(row[9]), {"action": "joined", "tier": lowest.key if lowest else "",
+                               "award": True})
         for cid, row in zip(new_customers, member_rows, strict=True)
-    )
+    )  # fmt: skip
     return {"orders": int(earning.sum()), "points": int(points.sum()),
             "enrolled": len(new_customers), "members": len(per_member)}  # fmt: skip
+
+
+def _text_months(text: str, months: int, _days: dict = {}) -> str:  # noqa: B006 (a memo)
+    """SQLite's stored time text ("YYYY-MM-DD HH:MM:SS…"), `months` later."""
+    key = (text[:10], months)
+    day = _days.get(key)
+    if day is None:
+        index = int(text[5:7]) - 1 + months
+        year, month = int(text[:4]) + index // 12, index % 12 + 1
+        last = calendar.monthrange(year, month)[1]
+        day = _days[key] = f"{year:04d}-{month:02d}-{min(int(text[8:10]), last):02d}"
+    return day + text[10:]
+
+
+def _aware(value):
+    if isinstance(value, str):
+        return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
+    return value
 
 
 def _cap_periods(version, points, picked, customers, day) -> None:

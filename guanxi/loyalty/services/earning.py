@@ -87,7 +87,7 @@ CHUNK = 2000
 AWARD_LOCK = 7_415_001
 
 
-def orders_points_sync(*, order_ids, removed: bool = False) -> None:
+def orders_points_sync(*, order_ids, actor=None, removed: bool = False) -> None:
     """Give or take back points so each of these orders holds what it should (see above);
     `removed`: the orders are about to be deleted, so they should hold nothing."""
     ids = list(order_ids)
@@ -115,10 +115,10 @@ def orders_points_sync(*, order_ids, removed: bool = False) -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_xact_lock_shared(%s)", [AWARD_LOCK])
     for i in range(0, len(ids), CHUNK):
-        _sync(ids[i : i + CHUNK], program, versions, removed=removed)
+        _sync(ids[i : i + CHUNK], program, versions, actor=actor, removed=removed)
 
 
-def _sync(ids, program, versions, *, removed: bool) -> None:
+def _sync(ids, program, versions, *, actor, removed: bool) -> None:
     from guanxi.customers.models import Customer
     from guanxi.orders.choices import REVENUE_STATUSES, OrderStatus
     from guanxi.orders.models import Order, OrderLine
@@ -157,7 +157,7 @@ def _sync(ids, program, versions, *, removed: bool) -> None:
             from .members import member_ensure
 
             customer = Customer.objects.get(pk=order["customer_id"])
-            member = members[customer.pk] = member_ensure(customer=customer, at=now)
+            member = members[customer.pk] = member_ensure(customer=customer, at=now, actor=actor)
         version = versions.at(order["ordered_at"])
         has = held.get(order["pk"], 0)
         lot = earn_lots.get(order["pk"])

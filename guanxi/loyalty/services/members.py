@@ -32,14 +32,28 @@ def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
+def _random_codes(n: int) -> set[str]:
+    # 32 letters: a random byte modulo 32 is uniform.
+    raw = secrets.token_bytes(n * CODE_LENGTH)
+    return {
+        "".join(CODE_ALPHABET[b % 32] for b in raw[i : i + CODE_LENGTH])
+        for i in range(0, len(raw), CODE_LENGTH)
+    }
+
+
 def new_codes(n: int) -> list[str]:
     """`n` distinct codes not held by any member."""
     codes: set[str] = set()
     while len(codes) < n:
-        wanted = {new_code() for _ in range(n - len(codes))} - codes
-        taken = set(
-            Member.objects.filter(referral_code__in=wanted).values_list("referral_code", flat=True)
-        )
+        wanted = _random_codes(n - len(codes)) - codes
+        taken = set()
+        listed = list(wanted)
+        for i in range(0, len(listed), 5000):
+            taken |= set(
+                Member.objects.filter(referral_code__in=listed[i : i + 5000]).values_list(
+                    "referral_code", flat=True
+                )
+            )
         codes |= wanted - taken
     return list(codes)
 
