@@ -172,9 +172,10 @@ def _in_force_id() -> int | None:
     return version.pk if version else None
 
 
-def _balance(member: Member) -> int:
-    member.refresh_from_db(fields=["balance"])
-    return member.balance
+def _balance(entry) -> int:
+    """The balance right after this entry, read in its transaction (later writes by others
+    do not show in the answer)."""
+    return entry.balance_after
 
 
 def _json(schema, data: dict) -> dict:
@@ -268,7 +269,7 @@ def adjust_points(
             actor=request.user, customer=member.customer, points=payload.points,
             reason=payload.reason,
         )  # fmt: skip
-        return 201, _json(PointsOut, {"balance": _balance(member), "entry": entry_out(entry)})
+        return 201, _json(PointsOut, {"balance": _balance(entry), "entry": entry_out(entry)})
 
     return _points_write(request, key=idempotency_key, body=payload.model_dump(), run=run)
 
@@ -300,7 +301,7 @@ def redeem(
                 actor=request.user, customer=member.customer, points=payload.points
             )
             out = None
-        answer = {"balance": _balance(member), "entry": entry_out(entry), "redemption": out}
+        answer = {"balance": _balance(entry), "entry": entry_out(entry), "redemption": out}
         return 201, _json(RedeemOut, answer)
 
     return _points_write(request, key=idempotency_key, body=payload.model_dump(), run=run)

@@ -74,10 +74,12 @@ def credit(
     balance = _balance_of(member_id)
     # A balance that was below zero takes its hole out of these points first.
     remaining = min(points, max(balance, 0))
-    return LedgerEntry.objects.create(
+    entry = LedgerEntry.objects.create(
         member_id=member_id, kind=kind, points=points, remaining=remaining, at=at,
         expires_at=expires_at, **fields,
     )  # fmt: skip
+    entry.balance_after = balance  # what the caller answers with: this change's own result
+    return entry
 
 
 def debit(
@@ -105,10 +107,12 @@ def debit(
         balance = Member.objects.filter(pk=member_id).values_list("balance", flat=True).first()
         raise overdraw(balance or 0, points)
     use_lots(member_id=member_id, points=points, first_lot=first_lot)
-    return LedgerEntry.objects.create(
+    entry = LedgerEntry.objects.create(
         member_id=member_id, kind=kind, points=-points, remaining=0,
         at=at or timezone.now(), **fields,
     )  # fmt: skip
+    entry.balance_after = _balance_of(member_id)
+    return entry
 
 
 def use_lots(*, member_id: int, points: int, first_lot: int | None = None) -> None:

@@ -116,10 +116,11 @@ def referral_sign_up(*, code: str, data: dict, device_id: str = "") -> Referral:
     phones = [p[0] if isinstance(p, tuple) else p for p in prepared.phones]
     found = customers_by_keys(phones=phones, emails=prepared.emails)
     if found["phone"] or found["email"]:
-        own = {i for ids in (*found["phone"].values(), *found["email"].values()) for i in ids}
-        if referrer.customer_id in own:
-            raise Conflict(errors={"code": [_("A customer cannot refer themselves.")]})
-        raise Conflict(errors={"phone": [_("You are already our customer; thank you!")]})
+        # One answer whoever holds the number, so the page cannot tell a stranger whether a
+        # phone or email belongs to a customer (the referrer's own included).
+        raise Conflict(errors={"phone": [_(
+            "A referral is for someone new to us; this phone number or email cannot take one."
+        )]})  # fmt: skip
     owner = User.objects.filter(pk=referrer.customer.owner_id, is_active=True).first()
     actor = owner if access.can(owner, "customer.create") else (
         User.objects.filter(is_active=True, is_superuser=True).order_by("pk").first()
