@@ -19,7 +19,7 @@ from guanxi.accounts.admin import GuanxiModelAdmin
 from . import selectors, services
 from .forms import RewardForm
 from .models import LoyaltyProgram, Member, Reward, RuleVersion
-from .views import members, program, versions, words
+from .views import backtest, members, program, versions, words
 
 KIND_LABELS = {"gift": "success", "coupon": "info", "discount": "warning"}
 
@@ -77,6 +77,12 @@ class RuleVersionAdmin(_PageAdmin):
         info = {"model_admin": self}
         return [
             path("new/", wrap(program.version_new), info, name="loyalty_ruleversion_new"),
+            path(
+                "<int:object_id>/backtest/",
+                wrap(backtest.backtest_page),
+                info,
+                name="loyalty_backtest",
+            ),
             path(
                 "<int:object_id>/<str:action>/do/",
                 wrap(versions.version_action),

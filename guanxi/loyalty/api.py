@@ -14,6 +14,8 @@ from .choices import EntryKind
 from .models import LoyaltyProgram, Member
 from .schemas import (
     AdjustIn,
+    BacktestIn,
+    BacktestOut,
     CouponCheckIn,
     CouponOut,
     LedgerPage,
@@ -509,3 +511,21 @@ def attribute_referral(request, payload: ReferralIn):
         actor=request.user, customer=customer, code=payload.code, device_id=payload.device_id
     )
     return Status(201, referral_out(referral))
+
+
+# -- backtest ---------------------------------------------------------------------------------
+
+
+@router.post("/loyalty/backtest", response={200: BacktestOut, **ERRORS})
+def run_backtest(request, payload: BacktestIn):
+    """Replay a rules version (or rules given here) and tier thresholds over past orders, next
+    to the rules in force: points per month, liability, tier distribution. Writes nothing."""
+    from .services.backtest import backtest
+
+    data = payload.model_dump(exclude_none=True)
+    months = data.pop("months")
+    if "thresholds" in data:
+        data["thresholds"] = {k: str(v) for k, v in data["thresholds"].items()}
+    if "base_rate" in data:
+        data["base_rate"] = str(data["base_rate"])
+    return backtest(actor=request.user, proposal=data, months=months)

@@ -351,3 +351,40 @@ class ReferralIn(StrictIn):
     customer: Id
     code: str = Field(..., max_length=16)
     device_id: str = Field("", max_length=100)
+
+
+# -- backtest ---------------------------------------------------------------------------------
+
+
+class BacktestIn(StrictIn):
+    version: Id | None = Field(None, description="A rules version to replay (a draft, say).")
+    base_rate: Decimal | None = Field(None, description="Or the rules given here: points per yuan.")
+    rounding: Rounding | None = None
+    order_cap: int | None = Field(None, le=MAX_INT)
+    rules: list[dict[str, Any]] | None = Field(None, description=RULES_HELP)
+    thresholds: dict[str, Decimal] | None = Field(
+        None, description="Proposed tier thresholds by tier key (the current ones otherwise)."
+    )
+    months: int = Field(12, ge=1, le=60, description="Months of past orders to replay.")
+
+
+class BacktestSideOut(Schema):
+    points: int
+    per_month: list[int]
+    tiers: dict[str, int]
+    liability: int
+
+
+class BacktestOut(Schema):
+    months: int
+    since: datetime
+    until: datetime
+    orders: int
+    customers: int
+    members: int
+    month_labels: list[str]
+    tier_keys: list[str]
+    current: BacktestSideOut
+    proposed: BacktestSideOut
+    difference: dict[str, Any]
+    seconds: float

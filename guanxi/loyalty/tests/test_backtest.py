@@ -65,3 +65,25 @@ def test_backtest_names_bad_input_and_is_for_managers_of_the_program(admin, rep)
     assert {"months", "rules[0].kind", "thresholds.nope"} <= set(e.value.errors)
     with pytest.raises(PermissionDenied):
         backtest(actor=rep, proposal={}, months=12)
+
+
+def test_backtest_over_the_api_and_its_page(admin, rep, client, api):
+    _orders(rep)
+    r = api(admin).post("loyalty/backtest", {"base_rate": "2", "rules": [], "months": 12})
+    assert r.status_code == 200, r.content
+    assert r.json()["proposed"]["points"] == (2000 + 300 + 4500) * 2
+    assert api(rep).post("loyalty/backtest", {"months": 12}).status_code == 403
+    bad = api(admin).post("loyalty/backtest", {"rules": [{"kind": "multiplier"}]})
+    assert bad.status_code == 422 and "rules[0].name" in bad.json()["errors"]
+    from guanxi.loyalty.models import RuleVersion
+
+    version = RuleVersion.objects.get(number=1)
+    client.force_login(admin)
+    url = f"/admin/loyalty/ruleversion/{version.pk}/backtest/"
+    assert client.get(url).status_code == 200
+    page = client.post(url, {"months": 12, "threshold_silver": "0", "threshold_gold": "4000",
+                             "threshold_platinum": "20000"})  # fmt: skip
+    assert page.status_code == 200
+    assert "3 orders of 2 customers" in page.content.decode()
+    client.force_login(rep)
+    assert client.get(url).status_code == 404
