@@ -26,6 +26,9 @@ class OrderIn(StrictIn):
     currency: str = Field("CNY", max_length=3)
     notes: str = ""
     lines: list[OrderLineIn] = Field(..., min_length=1, max_length=1000)
+    coupon: str | None = Field(
+        None, max_length=20, description="A loyalty coupon code of this customer's, used once."
+    )
 
 
 class OrderPatch(StrictIn):

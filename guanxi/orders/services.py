@@ -162,10 +162,13 @@ def _clean_order(data: dict, errors: Errors, *, partial: bool) -> dict:
 
 
 def order_create(*, actor, customer, data: dict) -> Order:
-    """Record an order with its lines; the total is the sum of the lines."""
+    """Record an order with its lines; the total is the sum of the lines. A `coupon` (a
+    loyalty coupon code of this customer's) is checked and used once, with the order."""
     access.require_visible(actor, customer.owner_id)
     access.require_on_customer(actor, "order.write", customer)
     require_not_terminated(customer)
+    data = dict(data)
+    coupon = (data.pop("coupon", None) or "").strip()
     errors = Errors()
     clean = _clean_order(data, errors, partial=False)
     lines = _clean_lines(data.get("lines"), errors)
@@ -209,6 +212,10 @@ def order_create(*, actor, customer, data: dict) -> Order:
                 stage=Stage.NEW,
                 cause=_("first order %(number)s") % {"number": order.number},
             )
+        if coupon:
+            from guanxi.loyalty.services import coupon_use
+
+            coupon_use(code=coupon, order=order)  # refused: the whole order is not written
         _points_follow([order.pk], actor=actor)
         _customer_changed(customer.pk)
     return order

@@ -567,3 +567,23 @@ def test_referrals_of_hidden_customers_are_not_listed(rep, far_rep, api):
     assert (
         api(rep).post("loyalty/referrals", {"customer": mine.pk, "code": code}).status_code == 201
     )
+
+
+def test_an_order_uses_a_coupon_once_and_a_used_one_refuses_the_order(admin, rep, customer, api):
+    from guanxi.loyalty import services as loyalty
+    from guanxi.orders.models import Order
+
+    make_order(rep, customer, total="900")
+    reward = loyalty.reward_create(
+        actor=admin, data={"name": "券", "kind": "coupon", "points": 100}
+    )
+    code = loyalty.reward_redeem(actor=rep, customer=customer, reward_id=reward.pk).code
+    order = {"customer": customer.pk, "number": "C-1", "coupon": code.lower(),
+             "lines": [{"product_name": "茶", "quantity": 1, "unit_price": 50}]}  # fmt: skip
+    assert api(rep).post("orders", order).status_code == 201
+    again = api(rep).post("orders", {**order, "number": "C-2"})
+    assert again.status_code == 409 and "coupon" in again.json()["errors"]
+    assert not Order.objects.filter(number="C-2").exists()
+    other = make_customer(rep, name="别人")
+    stranger = api(rep).post("orders", {**order, "number": "C-3", "customer": other.pk})
+    assert stranger.status_code == 404 and "coupon" in stranger.json()["errors"]
