@@ -71,9 +71,9 @@ def _run(bounds):
 
 
 def split_by_customer(read: Callable[[int, int], np.ndarray], low: int, high: int, *, rows: int):
-    """`read(low, high)` over the whole id range, or over halves in forked readers when the
-    read is large and the machine has the cores (never inside a transaction, whose rows the
-    readers would not see)."""
+    """`read(low, high)` over the whole id range (customers', or any other ids), or over
+    halves in forked readers when the read is large and the machine has the cores (never
+    inside a transaction, whose rows the readers would not see)."""
     cores = os.cpu_count() or 1
     if (
         rows < 500_000

@@ -87,3 +87,13 @@ def test_backtest_over_the_api_and_its_page(admin, rep, client, api):
     assert "3 orders of 2 customers" in page.content.decode()
     client.force_login(rep)
     assert client.get(url).status_code == 404
+
+
+def test_a_category_rule_counts_only_the_lines_of_its_category(admin, rep, customer):
+    make_order(rep, customer, lines=[
+        {"product_name": "龙井", "category": "茶叶", "quantity": 1, "unit_price": "200"},
+        {"product_name": "茶杯", "category": "器具", "quantity": 1, "unit_price": "50"},
+    ])  # fmt: skip
+    rules = [{"name": "茶叶", "kind": "multiplier", "factor": 3, "categories": ["茶叶"]}]
+    result = backtest(actor=admin, proposal={"rules": rules}, months=12)
+    assert result["proposed"]["points"] == 250 + 2 * 200
