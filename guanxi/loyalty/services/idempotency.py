@@ -49,13 +49,15 @@ def idempotent(*, user, key: str | None, scope: str, body, run: Callable[[], tup
                 _("A request with this key is still running.")]}) from None  # fmt: skip
         return stored.status_code, stored.response
     try:
-        status, answer = _answer(run)
+        # The work and its stored answer commit together: one transaction fewer a request.
+        with transaction.atomic():
+            status, answer = _answer(run)
+            IdempotentRequest.objects.filter(pk=claim.pk).update(
+                state=IdempotencyState.DONE, status_code=status, response=answer
+            )
     except BaseException:
         claim.delete()  # nothing was done: the key may be used again
         raise
-    IdempotentRequest.objects.filter(pk=claim.pk).update(
-        state=IdempotencyState.DONE, status_code=status, response=answer
-    )
     return status, answer
 
 
