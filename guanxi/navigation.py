@@ -3,6 +3,7 @@
 from django.urls import reverse, reverse_lazy
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from guanxi.accounts import access
 
@@ -126,7 +127,7 @@ def sidebar_navigation(request):
                     "active": _on_program_pages,
                 },
                 {
-                    "title": _("Members"),
+                    "title": pgettext_lazy("loyalty", "Members"),
                     "icon": "card_membership",
                     "link": reverse_lazy("admin:loyalty_member_changelist"),
                     "active": _on_member_pages,

@@ -9,7 +9,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 from unfold.decorators import display
 
@@ -194,7 +194,7 @@ class MemberAdmin(GuanxiModelAdmin):
         url = reverse("admin:customers_customer_360", args=[obj.customer_id])
         return format_html('<a class="gx-link" href="{}#loyalty">{}</a>', url, obj.customer.name)
 
-    @display(description=_("tier"), ordering="tier__rank")
+    @display(description=pgettext_lazy("loyalty", "tier"), ordering="tier__rank")
     def tier_display(self, obj):
         if obj.tier is None:
             return "—"

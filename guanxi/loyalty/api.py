@@ -410,8 +410,8 @@ def check_coupon(request, payload: CouponCheckIn):
 # -- tiers ------------------------------------------------------------------------------------
 
 
-def _tier(tier_id: int):
-    tier = selectors.tiers().filter(pk=tier_id).first()
+def _tier(request, tier_id: int):
+    tier = selectors.tiers(actor=request.user).filter(pk=tier_id).first()
     if tier is None:
         raise NotFound()
     return tier
@@ -420,23 +420,23 @@ def _tier(tier_id: int):
 @router.get("/loyalty/tiers", response={200: list[TierOut], **READ_ERRORS})
 def list_tiers(request):
     """The membership tiers, lowest first, with their thresholds, benefits and members."""
-    return [tier_out(t) for t in selectors.tiers()]
+    return [tier_out(t) for t in selectors.tiers(actor=request.user)]
 
 
 @router.post("/loyalty/tiers", response={201: TierOut, **ERRORS})
 def create_tier(request, payload: TierIn):
     """Add a tier (admins and marketers); a taken key or rank is a 409."""
     tier = services.tier_save(actor=request.user, data=payload.model_dump(exclude_unset=True))
-    return Status(201, tier_out(_tier(tier.pk)))
+    return Status(201, tier_out(_tier(request, tier.pk)))
 
 
 @router.patch("/loyalty/tiers/{int:tier_id}", response={200: TierOut, **ERRORS})
 def update_tier(request, tier_id: Id, payload: TierPatch):
     """Change a tier's name, rank, threshold or benefits (admins and marketers)."""
-    tier = _tier(tier_id)
+    tier = _tier(request, tier_id)
     data = payload.model_dump(exclude_unset=True)
     services.tier_save(actor=request.user, data=data, tier=tier)
-    return tier_out(_tier(tier_id))
+    return tier_out(_tier(request, tier_id))
 
 
 # -- earning rules ----------------------------------------------------------------------------

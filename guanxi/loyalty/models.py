@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from guanxi.core.models import TimestampedModel
@@ -159,7 +159,7 @@ class Member(models.Model):
     expired_total = models.PositiveBigIntegerField(_("points expired in all"), default=0)
     tier = models.ForeignKey(
         LoyaltyTier, null=True, blank=True, on_delete=models.SET_NULL, related_name="members",
-        verbose_name=_("tier"),
+        verbose_name=pgettext_lazy("loyalty", "tier"),
     )  # fmt: skip
     tier_since = models.DateTimeField(_("in this tier since"), null=True, blank=True)
     grace_until = models.DateTimeField(_("keeps the tier until"), null=True, blank=True)
@@ -172,8 +172,8 @@ class Member(models.Model):
     last_sign_in = models.DateField(_("last sign-in"), null=True, blank=True)
 
     class Meta:
-        verbose_name = _("member")
-        verbose_name_plural = _("members")
+        verbose_name = pgettext_lazy("loyalty", "member")
+        verbose_name_plural = pgettext_lazy("loyalty", "members")
         ordering = ["-joined_at", "-id"]
 
     def __str__(self):

@@ -135,8 +135,13 @@ def published_versions() -> QuerySet[RuleVersion]:
     return RuleVersion.objects.filter(status=VersionStatus.PUBLISHED).order_by("-effective_from")
 
 
-def tiers() -> QuerySet[LoyaltyTier]:
-    return LoyaltyTier.objects.annotate(member_count=Count("members")).order_by("rank")
+def tiers(*, actor=None) -> QuerySet[LoyaltyTier]:
+    """The tiers, lowest first; `member_count` counts the members whose customer the actor
+    may see (every member when no actor is given)."""
+    members = Count("members")
+    if actor is not None:
+        members = Count("members", filter=access.owner_q(actor, "members__customer__owner"))
+    return LoyaltyTier.objects.annotate(member_count=members).order_by("rank")
 
 
 def tier_moves(*, actor, member: Member | None = None) -> QuerySet[TierMove]:

@@ -7,6 +7,7 @@ import json
 from django.http import Http404
 from django.template.response import TemplateResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from guanxi.accounts import access
 from guanxi.core.charts import chart_data, chart_options, money
@@ -60,7 +61,7 @@ def analytics_page(request, model_admin):
     tiers = data["tiers"]
     tier_chart = chart_data(
         [t["tier"].label if t["tier"] else _("No tier") for t in tiers],
-        [{"label": _("Members"), "data": [t["members"] for t in tiers],
+        [{"label": pgettext("loyalty", "Members"), "data": [t["members"] for t in tiers],
           "backgroundColor": [t["tier"].color if t["tier"] else "#d1d5db" for t in tiers]}],
     )  # fmt: skip
     moves_chart = chart_data(
@@ -78,7 +79,8 @@ def analytics_page(request, model_admin):
           "backgroundColor": FUNNEL_COLOURS}],
     )  # fmt: skip
     cards = [
-        {"title": _("Members"), "value": f"{share['members']:,}", "icon": "card_membership",
+        {"title": pgettext("loyalty", "Members"), "value": f"{share['members']:,}",
+         "icon": "card_membership",
          "note": _("of %(n)s customers") % {"n": f"{share['customers']:,}"}},
         {"title": _("Participation rate"), "value": _percent(share["participation"]),
          "icon": "percent", "note": _("members / customers")},

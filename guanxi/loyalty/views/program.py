@@ -7,6 +7,7 @@ from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from guanxi.accounts import access
 from guanxi.core.errors import GuanxiError, PermissionDenied
@@ -127,7 +128,9 @@ def tier_edit(request, model_admin, tier_id=None):
     ctx = context(
         request,
         model_admin,
-        title=_("Tier %(name)s") % {"name": tier.label} if tier else _("New tier"),
+        title=_("Tier %(name)s") % {"name": tier.label}
+        if tier
+        else pgettext("loyalty", "New tier"),
         form=form,
         back=_program_url() + "#tiers",
         tier=tier,
