@@ -85,17 +85,17 @@ with connection.cursor() as c:
 def stage_award(env, *, reset: bool) -> dict:
     if reset:  # measure the award again on the same orders
         guanxi(env, "manage", "shell", "-c", RESET)
-    out, seconds = guanxi(env, "loyalty", "award")
-    print(out.strip())
-    line = next(line for line in out.splitlines() if line.startswith("Awarded"))
-    words = line.replace(",", "").split()
+    out, seconds = guanxi(env, "loyalty", "award", "--json")
+    done = json.loads(out.strip().splitlines()[-1])
+    print(done)
     return {
-        "orders": int(words[4]),
-        "points": int(words[1]),
-        "service_seconds": float(words[words.index("in") + 1]),
-        "orders_per_second": int(words[words.index("s:") + 1]),
+        "orders": done["orders"],
+        "points": done["points"],
+        "members": done["members"],
+        "service_seconds": done["seconds"],
+        "orders_per_second": round(done["orders"] / done["seconds"]) if done["seconds"] else None,
         "wall_seconds_with_expiry_and_tiers": round(seconds, 1),
-        "output": out.strip().splitlines(),
+        "expired": done["expired"],
     }
 
 

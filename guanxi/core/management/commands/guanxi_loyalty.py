@@ -41,6 +41,7 @@ class Command(GuanxiCommand):
             "award", help=_("give points to every revenue order that holds none yet")
         )
         award.add_argument("--since", default="", help=_("only orders placed from this date"))
+        award.add_argument("--json", action="store_true", help=_("print the counts as JSON"))
         backtest = sub.add_parser(
             "backtest", help=_("replay proposed rules over past orders against the current ones")
         )
@@ -79,6 +80,11 @@ class Command(GuanxiCommand):
 
             since = _moment(options["since"], "since")
             done = orders_award(since=since, on_progress=self._progress)
+            if options["json"]:
+                expired = services.points_expire()
+                tiers = services.tiers_evaluate()
+                self.stdout.write(json.dumps({**done, "expired": expired, "tiers": tiers}))
+                return
             self.stdout.write(
                 _("Awarded %(points)s points to %(orders)s orders of %(members)s members "
                   "(%(enrolled)s enrolled) in %(seconds)s s: %(rate)s orders a second.")
