@@ -13,6 +13,10 @@ contact, an interaction, a pending order and a task; an unowned customer; a cust
 - interactions: admin, agent; manager and rep in scope. Orders: admin; manager, rep in scope.
 - tasks: everyone who sees the customer. Custom fields and users: admin only.
 - export of personal data: everyone but marketers.
+- loyalty: members, their ledgers, redemptions, referrals and tier moves are seen with their
+  customer (and tiers count only the members seen); enrolling, redeeming and attributing a
+  referral: admin, agent, marketer, manager and rep in scope; adjusting points: admin only;
+  the program, rules versions, tiers, rewards and the backtest: admin and marketer.
 
 The last test fails when an endpoint is added without a row here.
 """
@@ -390,6 +394,123 @@ def _check_count(role, n):
 def counts_target(key):
     """Check: the figure counts rep's customer (the only buyer) exactly for those who see it."""
     return lambda w, role, response: _check_count(role, response.json()[key])
+
+
+# Loyalty: the target as a member, a reward, a coupon, referrals and a draft of the rules,
+# made on first use in a case.
+
+LOYALTY_MANAGERS = {"admin", "marketer"}
+
+
+def loyalty_managers(ok: int) -> dict[str, int]:
+    return {r: ok if r in LOYALTY_MANAGERS else 403 for r in ROLES}
+
+
+def _member(w):
+    """rep's target customer as a member: a paid order of 6,000 yuan earned 6,100 points (the
+    first-order bonus with it) and moved them up from Silver to Gold."""
+    if not hasattr(w, "member"):
+        from guanxi.loyalty.models import Member
+
+        make_order(w.users["admin"], w.target, number="L-1", status="paid", total="6000")
+        w.member = Member.objects.select_related("tier").get(customer=w.target)
+        assert (w.member.balance, w.member.tier.key) == (6100, "gold")
+    return w.member
+
+
+def _reward(w):
+    """A coupon in the catalogue, for 10 points."""
+    if not hasattr(w, "reward"):
+        from guanxi.loyalty.services import reward_create
+
+        w.reward = reward_create(
+            actor=w.users["admin"], data={"name": "券", "kind": "coupon", "points": 10}
+        )
+    return w.reward
+
+
+def _coupon(w):
+    """The reward redeemed for rep's target by an admin: an unused coupon of theirs."""
+    if not hasattr(w, "coupon"):
+        from guanxi.loyalty.services import reward_redeem
+
+        _member(w)
+        w.coupon = reward_redeem(actor=w.users["admin"], customer=w.target, reward_id=_reward(w).pk)
+    return w.coupon
+
+
+def _referral(w):
+    """rep's disposable customer, referred by the target's code."""
+    if not hasattr(w, "referral"):
+        from guanxi.loyalty.services import referral_attribute
+
+        w.referral = referral_attribute(
+            actor=w.users["admin"], customer=w.disposable, code=_member(w).referral_code
+        )
+    return w.referral
+
+
+def _unowned_referral(w):
+    """The unowned customer, referred by the target's code (a referral is listed only to
+    those who see both customers)."""
+    if not hasattr(w, "unowned_referral"):
+        from guanxi.loyalty.services import referral_attribute
+
+        w.unowned_referral = referral_attribute(
+            actor=w.users["admin"], customer=w.unowned, code=_member(w).referral_code
+        )
+    return w.unowned_referral
+
+
+def _draft(w):
+    """A draft of the earning rules (version 2; version 1 is the published default)."""
+    if not hasattr(w, "draft"):
+        from guanxi.loyalty.services import version_draft
+
+        w.draft = version_draft(actor=w.users["admin"], data={"note": "草案"})
+    return w.draft
+
+
+def _published(w):
+    from guanxi.loyalty.models import RuleVersion
+
+    return RuleVersion.objects.get(number=1, status="published")
+
+
+def _gold(w):
+    from guanxi.loyalty.models import LoyaltyTier
+
+    return LoyaltyTier.objects.get(key="gold")
+
+
+def lists_member(w, role, response):
+    customers = {item["customer"] for item in response.json()["items"]}
+    assert (w.target.pk in customers) == (role in SEES_TARGET), (role, customers)
+
+
+def _if_ok(check):
+    """Check: the answer holds `check` whenever the role got one."""
+
+    def run(w, role, response):
+        if response.status_code < 400:
+            assert check(w, role, response.json()), (role, response.json())
+
+    return run
+
+
+def _short_of(balance: int):
+    """Check: a 409 for falling short tells the member's balance."""
+
+    def run(w, role, response):
+        if response.status_code == 409:
+            assert response.json()["balance"] == balance, (role, response.json())
+
+    return run
+
+
+def _gold_counts_target(w, role, response):
+    [gold] = [t for t in response.json() if t["key"] == "gold"]
+    _check_count(role, gold["members"])
 
 
 CASES: dict[str, Case] = {
@@ -1051,6 +1172,207 @@ CASES: dict[str, Case] = {
         lambda w, c: c.post(f"notifications/{_notification(w).pk}/read", {}),
         {r: 200 if r == "rep" else 404 for r in ROLES},
     ),
+    # Loyalty: the program's settings are read by all and changed by admins and marketers.
+    "loyalty.program": Case(
+        "GET", "/loyalty/program", lambda w, c: c.get("loyalty/program"), everyone(200),
+    ),
+    "loyalty.program_patch": Case(
+        "PATCH", "/loyalty/program", lambda w, c: c.patch("loyalty/program", {"warn_days": 14}),
+        loyalty_managers(200),
+    ),
+    # Members: seen with their customer; an invisible one is a 404 on every path.
+    "loyalty.members": Case(
+        "GET", "/loyalty/members", lambda w, c: (_member(w), c.get("loyalty/members"))[1],
+        everyone(200), lists_member,
+    ),
+    "loyalty.members_by_code": Case(
+        "GET", "/loyalty/members",
+        lambda w, c: c.get("loyalty/members", {"q": _member(w).referral_code, "tier": "gold"}),
+        everyone(200), lists_member,
+    ),
+    "loyalty.enrol": Case(
+        "POST", "/loyalty/members",
+        lambda w, c: c.post("loyalty/members", {"customer": w.target.pk}), seen(201),
+        _if_ok(lambda w, role, body: body["customer"] == w.target.pk),
+    ),
+    "loyalty.enrol_again": Case(
+        "POST", "/loyalty/members",
+        lambda w, c: c.post("loyalty/members", {"customer": _member(w).customer_id}), seen(200),
+        _if_ok(lambda w, role, body: body["balance"] == 6100),
+    ),
+    "loyalty.enrol_unowned": Case(
+        "POST", "/loyalty/members",
+        lambda w, c: c.post("loyalty/members", {"customer": w.unowned.pk}),
+        {r: 201 if r in SEES_UNOWNED else 404 for r in ROLES},
+    ),
+    "loyalty.member": Case(
+        "GET", "/loyalty/members/{int:customer_id}",
+        lambda w, c: c.get(f"loyalty/members/{_member(w).customer_id}"), seen(200),
+        _if_ok(lambda w, role, body: (body["balance"], body["tier"]["key"]) == (6100, "gold")),
+    ),
+    "loyalty.member_not_enrolled": Case(
+        "GET", "/loyalty/members/{int:customer_id}",
+        lambda w, c: c.get(f"loyalty/members/{w.target.pk}"), everyone(404),
+    ),
+    "loyalty.ledger": Case(
+        "GET", "/loyalty/members/{int:customer_id}/ledger",
+        lambda w, c: c.get(f"loyalty/members/{_member(w).customer_id}/ledger", {"kind": "earn"}),
+        seen(200), _if_ok(lambda w, role, body: [e["points"] for e in body["items"]] == [6100]),
+    ),
+    "loyalty.adjust": Case(
+        "POST", "/loyalty/members/{int:customer_id}/adjust",
+        lambda w, c: c.post(f"loyalty/members/{_member(w).customer_id}/adjust",
+                            {"points": 50, "reason": "补偿"}),
+        rule(201, {"admin"}), _if_ok(lambda w, role, body: body["balance"] == 6150),
+    ),
+    "loyalty.adjust_overdraw": Case(
+        "POST", "/loyalty/members/{int:customer_id}/adjust",
+        lambda w, c: c.post(f"loyalty/members/{_member(w).customer_id}/adjust",
+                            {"points": -7000, "reason": "纠错"}),
+        rule(409, {"admin"}),  # the balance in a 409 is told only to an admin
+        _short_of(6100),
+    ),
+    "loyalty.redeem_points": Case(
+        "POST", "/loyalty/members/{int:customer_id}/redeem",
+        lambda w, c: c.post(f"loyalty/members/{_member(w).customer_id}/redeem", {"points": 100}),
+        seen(201), _if_ok(lambda w, role, body: body["balance"] == 6000),
+    ),
+    "loyalty.redeem_overdraw": Case(
+        "POST", "/loyalty/members/{int:customer_id}/redeem",
+        lambda w, c: c.post(f"loyalty/members/{_member(w).customer_id}/redeem",
+                            {"points": 7000}),
+        seen(409), _short_of(6100),
+    ),
+    "loyalty.redeem_reward": Case(
+        "POST", "/loyalty/members/{int:customer_id}/redeem",
+        lambda w, c: c.post(f"loyalty/members/{_member(w).customer_id}/redeem",
+                            {"reward": _reward(w).pk}),
+        seen(201),
+        _if_ok(lambda w, role, body: body["balance"] == 6090 and body["redemption"]["code"]),
+    ),
+    "loyalty.redemptions": Case(
+        "GET", "/loyalty/members/{int:customer_id}/redemptions",
+        lambda w, c: c.get(f"loyalty/members/{_coupon(w).member.customer_id}/redemptions"),
+        seen(200), _if_ok(lambda w, role, body: [x["code"] for x in body["items"]]
+                          == [w.coupon.code]),
+    ),
+    "loyalty.member_referrals": Case(
+        "GET", "/loyalty/members/{int:customer_id}/referrals",
+        lambda w, c: c.get(f"loyalty/members/{_referral(w).referrer.customer_id}/referrals"),
+        seen(200), _if_ok(lambda w, role, body: body["referrals"] == 1),
+    ),
+    "loyalty.tier_moves": Case(
+        "GET", "/loyalty/members/{int:customer_id}/tier-moves",
+        lambda w, c: c.get(f"loyalty/members/{_member(w).customer_id}/tier-moves"), seen(200),
+        _if_ok(lambda w, role, body: [m["to_tier"] for m in body["items"]] == ["gold"]),
+    ),
+    # Rewards and coupons: the catalogue is read by all; a coupon is checked for a customer
+    # one sees.
+    "loyalty.rewards": Case(
+        "GET", "/loyalty/rewards", lambda w, c: (_reward(w), c.get("loyalty/rewards"))[1],
+        everyone(200), lists_pk(lambda w: w.reward.pk, set(ROLES)),
+    ),
+    "loyalty.reward_create": Case(
+        "POST", "/loyalty/rewards",
+        lambda w, c: c.post("loyalty/rewards", {"name": "礼品", "kind": "gift", "points": 50}),
+        loyalty_managers(201),
+    ),
+    "loyalty.reward": Case(
+        "GET", "/loyalty/rewards/{int:reward_id}",
+        lambda w, c: c.get(f"loyalty/rewards/{_reward(w).pk}"), everyone(200),
+    ),
+    "loyalty.reward_patch": Case(
+        "PATCH", "/loyalty/rewards/{int:reward_id}",
+        lambda w, c: c.patch(f"loyalty/rewards/{_reward(w).pk}", {"stock": 5}),
+        loyalty_managers(200),
+    ),
+    "loyalty.coupon_check": Case(
+        "POST", "/loyalty/coupons/check",
+        lambda w, c: c.post("loyalty/coupons/check",
+                            {"code": _coupon(w).code, "customer": w.target.pk}),
+        seen(200), _if_ok(lambda w, role, body: body["status"] == "issued"),
+    ),
+    "loyalty.coupon_check_not_theirs": Case(
+        "POST", "/loyalty/coupons/check",
+        lambda w, c: c.post("loyalty/coupons/check",
+                            {"code": _coupon(w).code, "customer": w.disposable.pk}),
+        everyone(404),
+    ),
+    # Tiers: read by all (counting only the members one sees), changed by admins and marketers.
+    "loyalty.tiers": Case(
+        "GET", "/loyalty/tiers", lambda w, c: (_member(w), c.get("loyalty/tiers"))[1],
+        everyone(200), _gold_counts_target,
+    ),
+    "loyalty.tier_create": Case(
+        "POST", "/loyalty/tiers",
+        lambda w, c: c.post("loyalty/tiers", {"key": "diamond", "name": "钻石会员", "rank": 4,
+                                              "threshold": "50000"}),
+        loyalty_managers(201),
+    ),
+    "loyalty.tier_patch": Case(
+        "PATCH", "/loyalty/tiers/{int:tier_id}",
+        lambda w, c: (_member(w), c.patch(f"loyalty/tiers/{_gold(w).pk}",
+                                          {"threshold": "6000"}))[1],
+        loyalty_managers(200), _if_ok(lambda w, role, body: body["members"] == 1),
+    ),
+    # Earning rules in versions: read by all, drafted and published by admins and marketers;
+    # a published version is never changed (409, once the role may manage at all).
+    "loyalty.rules": Case(
+        "GET", "/loyalty/rules", lambda w, c: (_draft(w), c.get("loyalty/rules"))[1],
+        everyone(200), lists_pk(lambda w: w.draft.pk, set(ROLES)),
+    ),
+    "loyalty.rules_draft": Case(
+        "POST", "/loyalty/rules",
+        lambda w, c: c.post("loyalty/rules", {"note": "春季", "base_rate": "2"}),
+        loyalty_managers(201),
+    ),
+    "loyalty.rules_version": Case(
+        "GET", "/loyalty/rules/{int:version_id}",
+        lambda w, c: c.get(f"loyalty/rules/{_published(w).pk}"), everyone(200),
+        _if_ok(lambda w, role, body: body["in_force"]),
+    ),
+    "loyalty.rules_patch": Case(
+        "PATCH", "/loyalty/rules/{int:version_id}",
+        lambda w, c: c.patch(f"loyalty/rules/{_draft(w).pk}", {"note": "改"}),
+        loyalty_managers(200),
+    ),
+    "loyalty.rules_patch_published": Case(
+        "PATCH", "/loyalty/rules/{int:version_id}",
+        lambda w, c: c.patch(f"loyalty/rules/{_published(w).pk}", {"note": "改"}),
+        loyalty_managers(409),
+    ),
+    "loyalty.rules_publish": Case(
+        "POST", "/loyalty/rules/{int:version_id}/publish",
+        lambda w, c: c.post(f"loyalty/rules/{_draft(w).pk}/publish", {}),
+        loyalty_managers(200), _if_ok(lambda w, role, body: body["in_force"]),
+    ),
+    "loyalty.rules_publish_published": Case(
+        "POST", "/loyalty/rules/{int:version_id}/publish",
+        lambda w, c: c.post(f"loyalty/rules/{_published(w).pk}/publish", {}),
+        loyalty_managers(409),
+    ),
+    # Referrals: listed when both customers are seen; attributed like enrolling.
+    "loyalty.referrals": Case(
+        "GET", "/loyalty/referrals", lambda w, c: (_referral(w), c.get("loyalty/referrals"))[1],
+        everyone(200), lists_pk(lambda w: w.referral.pk, SEES_TARGET),
+    ),
+    "loyalty.referrals_half_seen": Case(
+        "GET", "/loyalty/referrals",
+        lambda w, c: (_unowned_referral(w), c.get("loyalty/referrals"))[1], everyone(200),
+        lists_pk(lambda w: w.unowned_referral.pk, SEES_TARGET & SEES_UNOWNED),
+    ),
+    "loyalty.referral_attribute": Case(
+        "POST", "/loyalty/referrals",
+        lambda w, c: c.post("loyalty/referrals", {"customer": w.disposable.pk,
+                                                  "code": _member(w).referral_code}),
+        seen(201),
+    ),
+    # The backtest replays every customer's orders: admins and marketers only.
+    "loyalty.backtest": Case(
+        "POST", "/loyalty/backtest",
+        lambda w, c: (_member(w), c.post("loyalty/backtest", {"months": 3}))[1],
+        loyalty_managers(200), _if_ok(lambda w, role, body: body["orders"] == 1),
+    ),
 }  # fmt: skip
 
 
@@ -1132,6 +1454,7 @@ def test_every_endpoint_wants_authentication(db, method, path):
         customer_id=1, contact_id=1, interaction_id=1, order_id=1, task_id=1, user_id=1,
         token_id=1, key="level", job_id=1, review_id=1, merge_id=1, refresh_id=1,
         termination_id=1, segment_id=1, notification_id=1, evaluation_id=1, run_id=1,
+        reward_id=1, tier_id=1, version_id=1,
     )  # fmt: skip
     r = Client().generic(method, url, "{}", content_type="application/json")
     assert r.status_code == 401, (method, path, r.content[:200])
