@@ -5,6 +5,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from ninja import Header, Query, Router, Status
 
+from guanxi.accounts import access
 from guanxi.core.api import ERRORS, READ_ERRORS, Id, has_nul
 from guanxi.core.errors import NotFound, ValidationFailed
 from guanxi.core.pagination import PageParams, paginate
@@ -154,11 +155,15 @@ def version_out(version, in_force_id: int | None) -> dict:
     }
 
 
-def referral_out(referral) -> dict:
+def referral_out(referral, actor=None) -> dict:
+    """With `actor`: a referrer the actor may not see is named by an initial only (a code is
+    shared freely; who holds it is not), as on the public referral page."""
+    referrer = referral.referrer.customer
+    hidden = actor is not None and not access.can_see_owner(actor, referrer.owner_id)
     return {
         "id": referral.pk,
-        "referrer": referral.referrer.customer_id,
-        "referrer_name": referral.referrer.customer.name,
+        "referrer": None if hidden else referrer.pk,
+        "referrer_name": f"{referrer.name[:1]}*" if hidden else referrer.name,
         "referrer_code": referral.referrer.referral_code,
         "referred": referral.referred_id,
         "referred_name": referral.referred.name,
@@ -510,7 +515,7 @@ def attribute_referral(request, payload: ReferralIn):
     referral = services.referral_attribute(
         actor=request.user, customer=customer, code=payload.code, device_id=payload.device_id
     )
-    return Status(201, referral_out(referral))
+    return Status(201, referral_out(referral, request.user))
 
 
 # -- backtest ---------------------------------------------------------------------------------

@@ -236,6 +236,9 @@ class LedgerEntry(models.Model):
             ),
             models.Index(fields=["order", "kind"], name="ledger_order"),
             models.Index(fields=["at", "kind"], name="ledger_at_kind"),
+            # Expiry entries point at their lot: without this, deleting entries (a member,
+            # a customer) checks each deleted row against the whole ledger.
+            models.Index(fields=["lot"], name="ledger_lot", condition=Q(lot__isnull=False)),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(remaining__gte=0), name="ledger_remaining_gte_0"),

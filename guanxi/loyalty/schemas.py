@@ -332,7 +332,9 @@ class PublishIn(StrictIn):
 
 class ReferralOut(Schema):
     id: int
-    referrer: int = Field(description="The referring member's customer id.")
+    referrer: int | None = Field(
+        description="The referring member's customer id (null when you may not see them)."
+    )
     referrer_name: str
     referrer_code: str
     referred: int = Field(description="The referred customer's id.")

@@ -587,3 +587,16 @@ def test_an_order_uses_a_coupon_once_and_a_used_one_refuses_the_order(admin, rep
     other = make_customer(rep, name="别人")
     stranger = api(rep).post("orders", {**order, "number": "C-3", "customer": other.pk})
     assert stranger.status_code == 404 and "coupon" in stranger.json()["errors"]
+
+
+def test_attributing_to_a_code_of_a_customer_you_cannot_see_names_them_by_initial(
+    rep, far_rep, customer, api
+):
+    from guanxi.loyalty import services as loyalty
+
+    loyalty.member_enrol(actor=rep, customer=customer)
+    code = customer.loyalty.referral_code
+    mine = make_customer(far_rep, name="远方新客")
+    r = api(far_rep).post("loyalty/referrals", {"customer": mine.pk, "code": code})
+    assert r.status_code == 201, r.content
+    assert (r.json()["referrer"], r.json()["referrer_name"]) == (None, "张*")
