@@ -43,11 +43,6 @@ def expiry_for(at: dt.datetime, program: LoyaltyProgram | None = None) -> dt.dat
     return add_months(at, months) if months else None
 
 
-def _balance_of(member_id: int) -> int:
-    # Read after this transaction's UPDATE of the row: the row is ours until the commit.
-    return Member.objects.filter(pk=member_id).values_list("balance", flat=True).get()
-
-
 def overdraw(balance: int, points: int) -> Conflict:
     return Conflict(
         _("The balance is %(balance)s points; %(points)s cannot be taken.")
@@ -69,9 +64,15 @@ def credit(
     """Add points: the balance first (locking the member), then the entry as a lot."""
     assert points > 0
     at = at or timezone.now()
-    totals = {"earned_total": F("earned_total") + points} if kind == EntryKind.EARN else {}
-    Member.objects.filter(pk=member_id).update(balance=F("balance") + points, **totals)
-    balance = _balance_of(member_id)
+    earned = points if kind == EntryKind.EARN else 0
+    table = connection.ops.quote_name(Member._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET balance = balance + %s, earned_total = earned_total + %s "
+            "WHERE id = %s RETURNING balance",
+            [points, earned, member_id],
+        )
+        (balance,) = cursor.fetchone()
     # A balance that was below zero takes its hole out of these points first.
     remaining = min(points, max(balance, 0))
     entry = LedgerEntry.objects.create(
@@ -95,15 +96,20 @@ def debit(
     """Take points: a conditional update of the balance (409 naming the balance when it does
     not cover them, unless `allow_negative`), then the lots, oldest expiry first."""
     assert points > 0
-    totals = {}
-    if kind == EntryKind.REDEEM:
-        totals["redeemed_total"] = F("redeemed_total") + points
-    elif kind == EntryKind.EXPIRE:
-        totals["expired_total"] = F("expired_total") + points
-    members = Member.objects.filter(pk=member_id)
-    if not allow_negative:
-        members = members.filter(balance__gte=points)
-    if not members.update(balance=F("balance") - points, **totals):
+    redeemed = points if kind == EntryKind.REDEEM else 0
+    expired = points if kind == EntryKind.EXPIRE else 0
+    table = connection.ops.quote_name(Member._meta.db_table)
+    condition = "" if allow_negative else " AND balance >= %s"
+    with connection.cursor() as cursor:
+        # One statement both checks and takes, and says what it left (RETURNING: PostgreSQL,
+        # SQLite ≥ 3.35).
+        cursor.execute(
+            f"UPDATE {table} SET balance = balance - %s, redeemed_total = redeemed_total + %s, "
+            f"expired_total = expired_total + %s WHERE id = %s{condition} RETURNING balance",
+            [points, redeemed, expired, member_id, *([] if allow_negative else [points])],
+        )
+        row = cursor.fetchone()
+    if row is None:
         balance = Member.objects.filter(pk=member_id).values_list("balance", flat=True).first()
         raise overdraw(balance or 0, points)
     use_lots(member_id=member_id, points=points, first_lot=first_lot)
@@ -111,7 +117,7 @@ def debit(
         member_id=member_id, kind=kind, points=-points, remaining=0,
         at=at or timezone.now(), **fields,
     )  # fmt: skip
-    entry.balance_after = _balance_of(member_id)
+    entry.balance_after = row[0]
     return entry
 
 
