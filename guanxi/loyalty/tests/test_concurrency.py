@@ -24,9 +24,23 @@ from guanxi.loyalty.models import IdempotentRequest, LedgerEntry, Member, Redemp
 from guanxi.loyalty.tests.test_ledger_properties import assert_ledger, ledger_of
 from tests.factories import make_customer, make_order
 
-# Committed data, so that another process sees it; the seeded program (tiers, the first rules
-# version) is restored first, whatever a transactional test before this one flushed.
-pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+# Committed data, so that another process sees it.
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def seeded_program(django_db_setup, django_db_blocker):
+    """The seeded program (tiers, the first rules version), put back if a transactional test
+    before this one flushed it (the migration's own seeding, which adds only what is missing;
+    serialized_rollback would load every table again and clash with content types)."""
+    import importlib
+
+    from django.apps import apps
+
+    defaults = importlib.import_module("guanxi.loyalty.migrations.0002_defaults")
+    with django_db_blocker.unblock():
+        defaults.seed(apps, None)
+
 
 ROOT = Path(settings.BASE_DIR)
 THREADS = 40
