@@ -14,7 +14,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Q, Sum
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -263,11 +263,3 @@ def _referral_convert(*, customer_id: int, order: dict, at) -> None:
             bonus_give(member=referred, event=BonusEvent.REFERRED, at=at)
         member_record(member=referrer, action="referral_converted", at=at,
                       order=order["number"], referred=customer_id)  # fmt: skip
-
-
-def held_by_orders(order_ids) -> dict[int, int]:
-    return dict(
-        LedgerEntry.objects.filter(order_id__in=list(order_ids))
-        .filter(Q(kind=EntryKind.EARN) | Q(kind=EntryKind.REVERSE))
-        .values("order_id").annotate(n=Sum("points")).values_list("order_id", "n")
-    )  # fmt: skip

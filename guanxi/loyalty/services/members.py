@@ -13,7 +13,7 @@ from guanxi.accounts import access
 from guanxi.accounts.audit import audit_record
 from guanxi.accounts.choices import AuditAction
 from guanxi.core.bulk import Inserter
-from guanxi.core.errors import Errors, NotFound, ValidationFailed
+from guanxi.core.errors import Errors, NotFound
 from guanxi.interactions.choices import EventKind
 from guanxi.interactions.models import TimelineEvent
 from guanxi.interactions.timeline import EVENT_COLUMNS, timeline_record
@@ -218,12 +218,6 @@ def sign_in(*, member: Member) -> int:
         ):
             return 0
         return bonus_give(member=member, event="sign_in", at=timezone.now())
-
-
-def validate_reason(reason) -> str:
-    if not isinstance(reason, str) or not reason.strip():
-        raise ValidationFailed(errors={"reason": [_("Say why.")]})
-    return reason.strip()
 
 
 def member_fold(*, from_id: int, to_id: int) -> dict | None:
