@@ -26,6 +26,8 @@ def _iso(value):
 
 
 def _json(value):
+    if not value and type(value) is dict:
+        return "{}"
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
@@ -61,13 +63,23 @@ class Inserter:
         self.converters = [(i, c) for i, c in enumerate(converters) if c is not None]
 
     def _convert(self, rows):
+        """Each value through its column's converter; a value that is the very object the
+        row before held in that column (the one timestamp of a bulk write, one shared
+        dict) is converted once."""
         if not self.converters:
             return rows
         out = []
+        last = [(object(), None)] * len(self.converters)
+        converters = list(enumerate(self.converters))
         for row in rows:
             row = list(row)
-            for i, convert in self.converters:
-                row[i] = convert(row[i])
+            for j, (i, convert) in converters:
+                value = row[i]
+                seen, done = last[j]
+                if value is not seen:
+                    done = convert(value)
+                    last[j] = (value, done)
+                row[i] = done
             out.append(row)
         return out
 

@@ -22,6 +22,12 @@ from pypinyin import Style, lazy_pinyin
 from .choices import CustomFieldType
 
 _email_validator = EmailValidator()
+# A strict subset of what EmailValidator accepts (ASCII letters, digits and . _ % + - before
+# the @; dot-separated labels that neither start nor end with a hyphen; a letters-only top
+# level domain), checked without it; anything else goes through it.
+_PLAIN_EMAIL = re.compile(
+    r"[a-z0-9_%+-]+(?:\.[a-z0-9_%+-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}\Z"
+)
 
 # Surnames whose reading differs from the character's most common reading.
 SURNAME_READINGS = {
@@ -129,6 +135,8 @@ def normalize_email(raw: str) -> str:
         raise ValueError(_("Enter an email address."))
     if len(email) > 254:
         raise ValueError(_("An email address is at most %(n)d characters.") % {"n": 254})
+    if _PLAIN_EMAIL.match(email):
+        return email  # the common form, which the full validator accepts too
     try:
         _email_validator(email)
     except ValidationError as e:

@@ -50,7 +50,7 @@ def refresh(*, on_progress=None) -> int:
     with transaction.atomic(), bulk():
         for pk, record in customer_match_records_of(changed_since=state.indexed_until):
             f = features(record)
-            batch.append((pk, blocking_keys(f), _parts(f)))
+            batch.append((pk, hashes_of(f), _parts(f)))
             if len(batch) >= BATCH:
                 done += _write(batch, replace=state.indexed_until is not None)
                 batch = []
@@ -64,7 +64,7 @@ def refresh(*, on_progress=None) -> int:
 def index(features_by_customer: dict, *, replace: bool = True) -> int:
     """Store these customers' keys, from their matching features (an import's new ones)."""
     return _write(
-        [(pk, blocking_keys(f), _parts(f)) for pk, f in features_by_customer.items()],
+        [(pk, hashes_of(f), _parts(f)) for pk, f in features_by_customer.items()],
         replace=replace,
     )
 
@@ -74,7 +74,7 @@ def reindex(customer_ids) -> int:
     rows = []
     for pk, record in customer_match_records_of(ids=customer_ids):
         f = features(record)
-        rows.append((pk, blocking_keys(f), _parts(f)))
+        rows.append((pk, hashes_of(f), _parts(f)))
     return _write(rows, replace=True)
 
 
@@ -83,12 +83,23 @@ def key_hash(key: str) -> int:
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
 
 
+def hashes_of(f) -> frozenset[int]:
+    """The hashes of a record's keys that the index stores and is searched by (worked out
+    once per record and kept on it: an import computes them where it prepares the rows)."""
+    try:
+        return f.key_hashes
+    except AttributeError:
+        pass
+    f.key_hashes = hashes = frozenset(key_hash(k) for k in lookup_keys(blocking_keys(f)))
+    return hashes
+
+
 def _write(rows, *, replace: bool) -> int:
-    """Store (customer id, keys, name parts) rows; the name parts of customers indexed for the
+    """Store (customer id, key hashes, name parts) rows; the name parts of customers indexed for the
     first time are counted (a changed name is not counted again: the counts are estimates)."""
     if not rows:
         return 0
-    ids = [pk for pk, _keys, _parts in rows]
+    ids = [pk for pk, _hashes, _parts in rows]
     known: set[int] = set()
     if replace:
         for start in range(0, len(ids), BATCH):
@@ -101,15 +112,11 @@ def _write(rows, *, replace: bool) -> int:
     # by page.
     Inserter(MatchKey, ["customer", "key"]).insert(
         sorted(
-            (
-                (pk, h)
-                for pk, keys, _parts in rows
-                for h in {key_hash(k) for k in lookup_keys(keys)}
-            ),
+            ((pk, h) for pk, hashes, _parts in rows for h in hashes),
             key=itemgetter(1),
         )
     )
-    counts = Counter(p for pk, _keys, parts in rows if pk not in known for p in parts)
+    counts = Counter(p for pk, _hashes, parts in rows if pk not in known for p in parts)
     _count_parts(counts, people=sum(1 for pk in ids if pk not in known))
     return len(rows)
 

@@ -10,7 +10,6 @@ work in a transaction that is rolled back, keeping only the counts and the probl
 import itertools
 import multiprocessing as mp
 import os
-from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict
 
@@ -81,33 +80,32 @@ def run(
         if on_progress:
             on_progress(state["done"], counts)
 
-    def handle(chunk, prepared):
+    def handle(prepared):
         with bulk():  # the collector would walk every live object again and again
             outcome = importer.write(prepared, dry_run=dry_run)
             issues = [i for p in prepared for i in p.issues] + outcome.issues
             _add(counts, outcome.counts)
-            state["done"] += len(chunk)
+            state["done"] += len(prepared)
             if dry_run:
                 room = MAX_DRY_RUN_ISSUES - len(kept_issues)
                 kept_issues.extend(issues[: max(room, 0)])
             else:
                 _save(job, issues, outcome)
         statistics.grown(state["done"])
-        return prepared, outcome
 
     statistics = _Statistics(importer)
-    preparer = Preparer(importer, rows=job.rows_total or 0)
+    preparer = Preparer(importer, table, rows=job.rows_total or 0)
     with channel("import"), preparer:
         if job.resumable and not dry_run:
-            _run_resumable(job, table, importer, handle, counts, state, report, preparer)
+            _run_resumable(job, importer, handle, counts, state, report, preparer)
         else:
             try:
                 with transaction.atomic():
                     if not dry_run:
                         ImportIssue.objects.filter(job=job).delete()
                     importer.begin()
-                    for chunk, prepared in preparer.map(_chunks(table.rows(), CHUNK)):
-                        handle(chunk, prepared)
+                    for prepared in preparer.map():
+                        handle(prepared)
                         report()
                     if dry_run:
                         raise _Rollback
@@ -122,19 +120,15 @@ def run(
     return counts
 
 
-def _run_resumable(job, table, importer, handle, counts, state, report, preparer):
+def _run_resumable(job, importer, handle, counts, state, report, preparer):
     """Chunks committed one by one; the job's mark moves in the same transaction."""
     counts.update(job.counts or {})
     with transaction.atomic():
         importer.begin()
-    skip = job.rows_committed
-    rows = table.rows()
-    for _row in itertools.islice(rows, skip):
-        pass
-    state["done"] = skip
-    for chunk, prepared in preparer.map(_chunks(rows, CHUNK)):
+    state["done"] = job.rows_committed
+    for prepared in preparer.map(skip=job.rows_committed):
         with transaction.atomic():
-            handle(chunk, prepared)
+            handle(prepared)
             ImportJob.objects.filter(pk=job.pk).update(
                 rows_committed=state["done"],
                 rows_done=state["done"],
@@ -175,10 +169,14 @@ class _Statistics:
 
 
 # Preparing rows (cleaning, validation, pinyin) is pure Python and independent from row to
-# row; on a machine with more than one core a large file is prepared in forked worker
-# processes while this one writes to the database.
+# row; on a machine with more than one core a large file is read and prepared in forked
+# worker processes while this one writes to the database. Each worker reads the file itself
+# and prepares every n-th chunk, so the rows never travel between processes, only what the
+# writer needs of them.
 PARALLEL_FROM = 20_000
-_worker_importer: Importer | None = None
+MAX_WORKERS = 4
+AHEAD = 2  # chunks a worker may have ready before the writer takes them
+_DONE = "done"
 
 
 def _worker_start() -> None:
@@ -190,55 +188,96 @@ def _worker_start() -> None:
         each.connection = None
 
 
-def _worker_prepare(chunk):
-    with bulk():
-        prepared = [_worker_importer.prepare(row) for row in chunk]
-    for p in prepared:
-        if p.item is not None:
-            p.values = {}  # shown only by a preview, which prepares its rows itself
-    return prepared
+def _prepare_chunk(importer: Importer, chunk) -> list:
+    with bulk():  # many small objects, no cycles: the GC would only slow it down
+        return [importer.prepare(row) for row in chunk]
+
+
+def _worker(importer: Importer, table, skip: int, k: int, n: int, out) -> None:
+    """Worker k of n: chunks k, k + n, k + 2n … of the rows after `skip`, onto `out`."""
+    import traceback
+
+    _worker_start()
+    try:
+        rows = itertools.islice(table.rows(), skip, None)
+        for i, chunk in enumerate(_chunks(rows, CHUNK)):
+            if i % n != k:
+                continue
+            prepared = _prepare_chunk(importer, chunk)
+            for p in prepared:
+                if p.item is not None:
+                    p.values = {}  # shown only by a preview, which prepares its rows itself
+            out.put(prepared)
+        out.put(_DONE)
+    except BaseException:  # the writer raises it; this process only reports
+        out.put(("failed", traceback.format_exc()))
+    finally:
+        out.close()
+        out.join_thread()
 
 
 class Preparer:
-    """`map(chunks)` yields (chunk, prepared rows), in order, prepared here or in workers."""
+    """`map(skip)` yields the prepared rows after the first `skip`, chunk by chunk, in
+    order, prepared here or in worker processes."""
 
-    def __init__(self, importer: Importer, *, rows: int):
+    def __init__(self, importer: Importer, table, *, rows: int):
         self.importer = importer
-        self.pool = None
+        self.table = table
+        self.workers = []
         cores = os.cpu_count() or 1
-        if rows >= PARALLEL_FROM and cores > 1 and "fork" in mp.get_all_start_methods():
-            global _worker_importer
-            importer.warm()  # what prepare reads from the database, read before forking
-            _worker_importer = importer
-            self.workers = max(1, min(cores - 1, 4))
-            self.pool = mp.get_context("fork").Pool(self.workers, initializer=_worker_start)
+        self.parallel = (
+            rows >= PARALLEL_FROM and cores > 1 and ("fork" in mp.get_all_start_methods())
+        )
+        self.n = max(1, min(cores - 1, MAX_WORKERS))
 
-    def map(self, chunks):
-        """In order; at most a few chunks ahead of the writer, so memory stays bounded."""
-        if self.pool is None:
-            for chunk in chunks:
-                with bulk():  # many small objects, no cycles: the GC would only slow it down
-                    prepared = [self.importer.prepare(row) for row in chunk]
-                yield chunk, prepared
+    def map(self, skip: int = 0):
+        if not self.parallel:
+            rows = itertools.islice(self.table.rows(), skip, None)
+            for chunk in _chunks(rows, CHUNK):
+                yield _prepare_chunk(self.importer, chunk)
             return
-        ahead = 2 * self.workers
-        pending = deque()
-        for chunk in chunks:
-            pending.append((chunk, self.pool.apply_async(_worker_prepare, (chunk,))))
-            if len(pending) >= ahead:
-                done, result = pending.popleft()
-                yield done, result.get()
-        while pending:
-            done, result = pending.popleft()
-            yield done, result.get()
+        self.importer.warm()  # what prepare reads from the database, read before forking
+        context = mp.get_context("fork")
+        queues = [context.Queue(AHEAD) for _k in range(self.n)]
+        self.workers = [
+            context.Process(
+                target=_worker, args=(self.importer, self.table, skip, k, self.n, queues[k]),
+                daemon=True,
+            )
+            for k in range(self.n)
+        ]  # fmt: skip
+        for worker in self.workers:
+            worker.start()
+        for i in itertools.count():
+            got = self._get(queues[i % self.n], self.workers[i % self.n])
+            if isinstance(got, tuple):
+                raise RuntimeError(f"preparing rows failed in a worker process:\n{got[1]}")
+            if got == _DONE:
+                return
+            yield got
+
+    @staticmethod
+    def _get(queue, worker):
+        import queue as queues
+
+        while True:
+            try:
+                return queue.get(timeout=5)
+            except queues.Empty:
+                if not worker.is_alive():
+                    raise RuntimeError(
+                        f"a worker process preparing rows ended (exit code {worker.exitcode})"
+                    ) from None
 
     def __enter__(self):
         return self
 
     def __exit__(self, *exc):
-        if self.pool is not None:
-            self.pool.terminate()
-            self.pool.join()
+        for worker in self.workers:
+            if worker.is_alive():
+                worker.terminate()
+            worker.join()
+        self.workers = []
         return False
 
 

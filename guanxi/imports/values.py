@@ -6,6 +6,7 @@ holding several values. Pure functions; each raises ValueError with a message fo
 import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -56,6 +57,7 @@ def many(raw: str, *, tags: bool = False) -> list[str]:
     return [p for p in (fold(part) for part in parts) if p]
 
 
+@lru_cache(maxsize=65_536)  # a birthday column repeats its dates (and dates are immutable)
 def parse_date(raw: str) -> date:
     """2024-01-05, 2024/1/5, 2024.1.5, 2024年1月5日, 20240105, or an Excel serial number."""
     value = fold(raw)
@@ -150,6 +152,7 @@ class ChoiceReader:
     def __init__(self, choices, synonyms: dict[str, str] | None = None):
         self.choices = choices
         self.lookup: dict[str, str] = {}
+        self._read: dict[str, str] = {}
         for value, label in choices.choices:
             self.lookup[_key(value)] = value
             for language in ("zh-hans", "en"):
@@ -159,17 +162,24 @@ class ChoiceReader:
             self.lookup[_key(word)] = value
 
     def __call__(self, raw: str) -> str:
+        try:
+            return self._read[raw]  # a column holds a handful of values, row after row
+        except KeyError:
+            pass
         value = fold(raw)
         if not value:
             return ""
         try:
-            return self.lookup[_key(value)]
+            found = self.lookup[_key(value)]
         except KeyError:
             shown = [str(label) for v, label in self.choices.choices if v]
             raise ValueError(
                 _("“%(value)s” is not one of: %(choices)s.")
                 % {"value": raw, "choices": ", ".join(shown)}
             ) from None
+        if len(self._read) < 10_000:
+            self._read[raw] = found
+        return found
 
 
 def _key(text: str) -> str:

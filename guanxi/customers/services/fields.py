@@ -1,7 +1,7 @@
 """Validation and row helpers shared by the customer services: each input field cleaned,
 all problems collected before anything is written."""
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.utils import timezone
 from django.utils.dateparse import parse_date
@@ -47,6 +47,16 @@ CHOICE_FIELDS = {
     "stage": Stage,
 }
 # Choice fields a customer may leave unset (the model stores "").
+# The stored values of each choice (an enum's `values` is worked out again at every call).
+_CHOICE_VALUES = {field: frozenset(choices.values) for field, choices in CHOICE_FIELDS.items()}
+
+
+def _recent() -> date:
+    """Two days ago: a date before it is in the past in every time zone (the precise check,
+    with the site's time zone, is then needed only for recent dates)."""
+    return date.today() - timedelta(days=2)
+
+
 BLANK_ALLOWED = {"gender", "company_size", "source", "preferred_channel"}
 ADDRESS_FIELDS = ("label", "province", "city", "district", "street", "postcode", "is_primary")
 WRITABLE = (
@@ -108,7 +118,7 @@ def _clean_profile(data: dict, *, partial: bool, errors: Errors) -> dict:
             if value == "" and field in BLANK_ALLOWED:
                 out[field] = value
                 continue
-            if value not in choices.values:
+            if value not in _CHOICE_VALUES[field]:
                 errors.add(
                     field,
                     _("“%(value)s” is not one of: %(choices)s.")
@@ -131,7 +141,7 @@ def _clean_profile(data: dict, *, partial: bool, errors: Errors) -> dict:
                 errors.add(
                     "birthday", _("“%(value)s” is not a date (use YYYY-MM-DD).") % {"value": value}
                 )
-            elif parsed > timezone.localdate():
+            elif parsed >= _recent() and parsed > timezone.localdate():
                 errors.add("birthday", _("A birthday cannot be in the future."))
             else:
                 out["birthday"] = parsed

@@ -1,6 +1,8 @@
 """Phone, email and name cleaning: what people type becomes one stored form."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from guanxi.customers.cleaning import (
     build_search_text,
@@ -165,3 +167,26 @@ def test_the_fast_way_for_chinese_mobiles_agrees_with_libphonenumber():
         except ValueError:
             fast = None
         assert fast == slow, text
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.from_regex(
+        r"[a-zA-Z0-9._%+\-!#$&'*/=?^`{|}~]{1,12}@[a-zA-Z0-9.\-]{1,20}(\.[a-z0-9\-]{0,8})?",
+        fullmatch=True,
+    )
+    | st.emails()
+)
+def test_the_quick_email_check_accepts_only_what_the_full_validator_accepts(text):
+    """normalize_email skips Django's EmailValidator for the common form; every address the
+    quick pattern passes must pass the validator too (it may refuse more, never less)."""
+    from django.core.exceptions import ValidationError
+
+    from guanxi.customers.cleaning import _PLAIN_EMAIL, _email_validator
+
+    email = text.lower()
+    if _PLAIN_EMAIL.match(email):
+        try:
+            _email_validator(email)
+        except ValidationError:
+            raise AssertionError(f"{email!r} passed the quick check, not the validator") from None

@@ -91,6 +91,13 @@ class Importer:
         return out
 
     def cell(self, row: Row, key: str) -> tuple[int | None, str]:
+        columns = self.columns.get(key)
+        if columns is not None and len(columns) == 1:  # most fields: one column, read inline
+            i = columns[0]
+            value = row.cells[i].strip()
+            if value and value[0] == "'" and value[1:2] in _ESCAPED:
+                value = value[1:]
+            return i, value
         found = self.cells(row, key)
         return found[0] if found else (self.columns.get(key, [None])[0], "")
 

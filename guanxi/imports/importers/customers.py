@@ -26,7 +26,7 @@ from guanxi.customers.services.bulk import (
 from .. import match_index
 from .. import values as v
 from ..choices import ImportMode, OnDuplicate, RecordAction, Severity
-from ..matching import Matcher, blocking_keys, features
+from ..matching import Matcher, features
 from .base import Importer, Issue, Outcome, Prepared
 
 PREVIEW_REFRESH = 20_000  # customers a preview indexes before it looks for duplicates
@@ -164,7 +164,7 @@ class CustomerImporter(Importer):
         try:
             p.item = customer_prepare(data=data, definitions=self.definitions)
             p.match = features(_match_record(p.item))
-            blocking_keys(p.match)  # kept on the features, for the writer
+            match_index.hashes_of(p.match)  # its keys and their hashes, kept for the writer
         except ValidationFailed as e:
             for field, messages in e.errors.items():
                 key = field.split(".")[0] if not field.startswith("custom_fields.") else (
@@ -394,11 +394,7 @@ class CustomerImporter(Importer):
             if i not in best or pair.probability > best[i][1]:
                 best[i] = (other, float(pair.probability), pair)
 
-        held = match_index.holders(
-            match_index.key_hash(k)
-            for f in batch
-            for k in match_index.lookup_keys(blocking_keys(f))
-        )
+        held = match_index.holders(h for f in batch for h in match_index.hashes_of(f))
         stored = {customer for customers in held.values() for customer in customers}
         if stored:
             known = [pk for pk in stored if pk in self.recent]

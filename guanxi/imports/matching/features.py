@@ -72,8 +72,9 @@ class Features:
     is (year, month, day) or None, `cjk` tells a name written in Chinese characters.
     """
 
-    # `blocking_keys` keeps its result on the record (not a field: not compared or shown).
-    __slots__ = (*_SLOTS, "block_keys")
+    # `blocking_keys` keeps its result on the record, and the match-key index the hashes of
+    # the keys it stores (not fields: not compared or shown).
+    __slots__ = (*_SLOTS, "block_keys", "key_hashes")
 
     def __init__(self, **values):
         for slot in _SLOTS:

@@ -122,7 +122,20 @@ def test_all_or_nothing_leaves_nothing_when_it_fails_half_way(admin, file, monke
     assert job.status == "failed" and "disk on fire" in job.error
 
 
-def test_resumable_keeps_the_chunks_that_committed_and_a_rerun_continues(admin, file, monkeypatch):
+def _workers(monkeypatch, n: int) -> None:
+    """Rows prepared by n forked worker processes (0: in this one), whatever the machine."""
+    if n:
+        monkeypatch.setattr(pipeline, "PARALLEL_FROM", 0)
+        monkeypatch.setattr(pipeline.os, "cpu_count", lambda: n + 1)
+
+
+@pytest.mark.parametrize("workers", [0, 3])
+def test_resumable_keeps_the_chunks_that_committed_and_a_rerun_continues(
+    admin, file, monkeypatch, workers
+):
+    """Also with rows prepared by three workers, each reading the file and preparing every
+    third chunk after the rows already committed."""
+    _workers(monkeypatch, workers)
     monkeypatch.setattr(pipeline, "CHUNK", 4)
     seen = _fail_on_chunk(monkeypatch, 3)
     path = file(people(20))
@@ -139,9 +152,31 @@ def test_resumable_keeps_the_chunks_that_committed_and_a_rerun_continues(admin, 
     assert job.status == "completed" and job.counts == {"created": 20}
     assert Customer.objects.count() == 20
     assert Customer.objects.values("name").distinct().count() == 20
+    assert list(ImportRecord.objects.order_by("row").values_list("row", flat=True)) == list(
+        range(2, 22)
+    )
 
 
-def test_rows_prepared_in_worker_processes_import_the_same(admin, file, monkeypatch):
+def test_a_worker_that_fails_fails_the_import_and_leaves_nothing(admin, file, monkeypatch):
+    """A row that breaks preparing in a worker process: the import fails with the worker's
+    error, nothing written (all or nothing)."""
+    _workers(monkeypatch, 2)
+    monkeypatch.setattr(pipeline, "CHUNK", 4)
+    real = CustomerImporter.prepare
+
+    def prepare(self, row):
+        if row.number == 15:
+            raise RuntimeError("cosmic ray")
+        return real(self, row)
+
+    monkeypatch.setattr(CustomerImporter, "prepare", prepare)
+    with pytest.raises(RuntimeError, match="cosmic ray"):
+        run("customers", file(people(20)))
+    assert Customer.objects.count() == 0
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_rows_prepared_in_worker_processes_import_the_same(admin, file, monkeypatch, workers):
     """A large file is prepared in forked workers; the result must not depend on it."""
     monkeypatch.setattr(pipeline, "CHUNK", 7)
     path = file([*people(30), ["坏行", "12345", ""], *people(5, start=100)[1:]])
@@ -149,7 +184,7 @@ def test_rows_prepared_in_worker_processes_import_the_same(admin, file, monkeypa
     alone = list(Customer.objects.order_by("name").values_list("name", "search_text"))
     first = ImportJob.objects.get()
     run("undo", str(first.pk))
-    monkeypatch.setattr(pipeline, "PARALLEL_FROM", 0)
+    _workers(monkeypatch, workers)
     run("customers", path)
     job = ImportJob.objects.latest("pk")
     assert job.counts == first.counts == {"created": 35, "failed": 1}
