@@ -94,9 +94,11 @@ def run(
         statistics.grown(state["done"])
 
     statistics = _Statistics(importer)
-    preparer = Preparer(importer, table, rows=job.rows_total or 0)
+    resuming = job.resumable and not dry_run
+    skip = job.rows_committed if resuming else 0
+    preparer = Preparer(importer, table, rows=(job.rows_total or 0) - skip, skip=skip)
     with channel("import"), preparer:
-        if job.resumable and not dry_run:
+        if resuming:
             _run_resumable(job, importer, handle, counts, state, report, preparer)
         else:
             try:
@@ -126,7 +128,7 @@ def _run_resumable(job, importer, handle, counts, state, report, preparer):
     with transaction.atomic():
         importer.begin()
     state["done"] = job.rows_committed
-    for prepared in preparer.map(skip=job.rows_committed):
+    for prepared in preparer.map():
         with transaction.atomic():
             handle(prepared)
             ImportJob.objects.filter(pk=job.pk).update(
@@ -179,12 +181,17 @@ AHEAD = 2  # chunks a worker may have ready before the writer takes them
 _DONE = "done"
 
 
+_inherited = []  # in a worker: the parent's connections, kept from being closed
+
+
 def _worker_start() -> None:
-    """In a forked worker: the database connections are the parent's, never to be touched
-    (nor closed) here; preparing rows needs none."""
+    """In a forked worker: the database connections are the parent's, never to be used nor
+    closed here (closing SQLite's would roll back, in the shared WAL index, what the parent
+    is writing); they are set aside until the process exits, and preparing rows needs none."""
     from django.db import connections
 
     for each in connections.all(initialized_only=True):
+        _inherited.append(each.connection)
         each.connection = None
 
 
@@ -217,39 +224,47 @@ def _worker(importer: Importer, table, skip: int, k: int, n: int, out) -> None:
 
 
 class Preparer:
-    """`map(skip)` yields the prepared rows after the first `skip`, chunk by chunk, in
-    order, prepared here or in worker processes."""
+    """`map()` yields the prepared rows after the first `skip`, chunk by chunk, in order,
+    prepared here or in worker processes. The workers are forked on entering, before the
+    import opens its transaction (they never touch the database)."""
 
-    def __init__(self, importer: Importer, table, *, rows: int):
+    def __init__(self, importer: Importer, table, *, rows: int, skip: int = 0):
         self.importer = importer
         self.table = table
+        self.skip = skip
         self.workers = []
+        self.queues = []
         cores = os.cpu_count() or 1
         self.parallel = (
             rows >= PARALLEL_FROM and cores > 1 and ("fork" in mp.get_all_start_methods())
         )
         self.n = max(1, min(cores - 1, MAX_WORKERS))
 
-    def map(self, skip: int = 0):
+    def __enter__(self):
+        if self.parallel:
+            self.importer.warm()  # what prepare reads from the database, read before forking
+            context = mp.get_context("fork")
+            self.queues = [context.Queue(AHEAD) for _k in range(self.n)]
+            self.workers = [
+                context.Process(
+                    target=_worker,
+                    args=(self.importer, self.table, self.skip, k, self.n, self.queues[k]),
+                    daemon=True,
+                )
+                for k in range(self.n)
+            ]
+            for worker in self.workers:
+                worker.start()
+        return self
+
+    def map(self):
         if not self.parallel:
-            rows = itertools.islice(self.table.rows(), skip, None)
+            rows = itertools.islice(self.table.rows(), self.skip, None)
             for chunk in _chunks(rows, CHUNK):
                 yield _prepare_chunk(self.importer, chunk)
             return
-        self.importer.warm()  # what prepare reads from the database, read before forking
-        context = mp.get_context("fork")
-        queues = [context.Queue(AHEAD) for _k in range(self.n)]
-        self.workers = [
-            context.Process(
-                target=_worker, args=(self.importer, self.table, skip, k, self.n, queues[k]),
-                daemon=True,
-            )
-            for k in range(self.n)
-        ]  # fmt: skip
-        for worker in self.workers:
-            worker.start()
         for i in itertools.count():
-            got = self._get(queues[i % self.n], self.workers[i % self.n])
+            got = self._get(self.queues[i % self.n], self.workers[i % self.n])
             if isinstance(got, tuple):
                 raise RuntimeError(f"preparing rows failed in a worker process:\n{got[1]}")
             if got == _DONE:
@@ -268,9 +283,6 @@ class Preparer:
                     raise RuntimeError(
                         f"a worker process preparing rows ended (exit code {worker.exitcode})"
                     ) from None
-
-    def __enter__(self):
-        return self
 
     def __exit__(self, *exc):
         for worker in self.workers:
