@@ -95,8 +95,9 @@ def hashes_of(f) -> frozenset[int]:
 
 
 def _write(rows, *, replace: bool) -> int:
-    """Store (customer id, key hashes, name parts) rows; the name parts of customers indexed for the
-    first time are counted (a changed name is not counted again: the counts are estimates)."""
+    """Store (customer id, key hashes, name parts) rows; the name parts of customers indexed
+    for the first time are counted (a changed name is not counted again: the counts are
+    estimates)."""
     if not rows:
         return 0
     ids = [pk for pk, _hashes, _parts in rows]

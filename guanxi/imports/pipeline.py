@@ -8,6 +8,7 @@ work in a transaction that is rolled back, keeping only the counts and the probl
 """
 
 import itertools
+import logging
 import multiprocessing as mp
 import os
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from dataclasses import asdict
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from guanxi.core.bulk import Inserter
 from guanxi.core.context import channel
@@ -28,6 +30,7 @@ from .matching.matcher import bulk
 from .models import ImportIssue, ImportJob, ImportRecord
 from .readers import open_table
 
+log = logging.getLogger(__name__)
 CHUNK = 5000
 MAX_DRY_RUN_ISSUES = 50_000  # problems kept from a dry run (the counts cover every row)
 
@@ -181,6 +184,10 @@ AHEAD = 2  # chunks a worker may have ready before the writer takes them
 _DONE = "done"
 
 
+class PreparingFailed(RuntimeError):
+    """A worker process could not prepare the rows (the message says why, for the job)."""
+
+
 _inherited = []  # in a worker: the parent's connections, kept from being closed
 
 
@@ -216,8 +223,8 @@ def _worker(importer: Importer, table, skip: int, k: int, n: int, out) -> None:
                     p.values = {}  # shown only by a preview, which prepares its rows itself
             out.put(prepared)
         out.put(_DONE)
-    except BaseException:  # the writer raises it; this process only reports
-        out.put(("failed", traceback.format_exc()))
+    except BaseException as e:  # the writer raises it; this process only reports
+        out.put(("failed", str(e) or e.__class__.__name__, traceback.format_exc()))
     finally:
         out.close()
         out.join_thread()
@@ -266,7 +273,9 @@ class Preparer:
         for i in itertools.count():
             got = self._get(self.queues[i % self.n], self.workers[i % self.n])
             if isinstance(got, tuple):
-                raise RuntimeError(f"preparing rows failed in a worker process:\n{got[1]}")
+                _failed, error, trace = got
+                log.error("preparing rows failed in a worker process:\n%s", trace)
+                raise PreparingFailed(_("Preparing the rows failed: %(error)s") % {"error": error})
             if got == _DONE:
                 return
             yield got
@@ -280,8 +289,9 @@ class Preparer:
                 return queue.get(timeout=5)
             except queues.Empty:
                 if not worker.is_alive():
-                    raise RuntimeError(
-                        f"a worker process preparing rows ended (exit code {worker.exitcode})"
+                    raise PreparingFailed(
+                        _("A process preparing the rows stopped unexpectedly (exit code %(code)s).")
+                        % {"code": worker.exitcode}
                     ) from None
 
     def __exit__(self, *exc):

@@ -46,7 +46,6 @@ CHOICE_FIELDS = {
     "preferred_channel": ContactChannel,
     "stage": Stage,
 }
-# Choice fields a customer may leave unset (the model stores "").
 # The stored values of each choice (an enum's `values` is worked out again at every call).
 _CHOICE_VALUES = {field: frozenset(choices.values) for field, choices in CHOICE_FIELDS.items()}
 
@@ -57,6 +56,7 @@ def _recent() -> date:
     return date.today() - timedelta(days=2)
 
 
+# Choice fields a customer may leave unset (the model stores "").
 BLANK_ALLOWED = {"gender", "company_size", "source", "preferred_channel"}
 ADDRESS_FIELDS = ("label", "province", "city", "district", "street", "postcode", "is_primary")
 WRITABLE = (

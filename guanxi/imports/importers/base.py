@@ -14,6 +14,13 @@ from ..readers import Row
 _ESCAPED = {"=", "+", "-", "@"}
 
 
+def _unescaped(value: str) -> str:
+    """A cell without the apostrophe our exports put before = + - @."""
+    if value and value[0] == "'" and value[1:2] in _ESCAPED:
+        return value[1:]
+    return value
+
+
 @dataclass(slots=True)
 class Issue:
     row: int
@@ -83,21 +90,15 @@ class Importer:
         out = []
         cells = row.cells
         for i in self.columns.get(key, ()):
-            value = cells[i].strip()
+            value = _unescaped(cells[i].strip())
             if value:
-                if value[0] == "'" and value[1:2] in _ESCAPED:
-                    value = value[1:]  # the apostrophe our exports put before = + - @
                 out.append((i, value))
         return out
 
     def cell(self, row: Row, key: str) -> tuple[int | None, str]:
         columns = self.columns.get(key)
         if columns is not None and len(columns) == 1:  # most fields: one column, read inline
-            i = columns[0]
-            value = row.cells[i].strip()
-            if value and value[0] == "'" and value[1:2] in _ESCAPED:
-                value = value[1:]
-            return i, value
+            return columns[0], _unescaped(row.cells[columns[0]].strip())
         found = self.cells(row, key)
         return found[0] if found else (self.columns.get(key, [None])[0], "")
 
