@@ -286,7 +286,10 @@ class Preparer:
 
         while True:
             try:
-                return queue.get(timeout=5)
+                # Unpickling a chunk makes a hundred thousand objects: with the collector on,
+                # each batch of them would walk everything the writer holds.
+                with bulk():
+                    return queue.get(timeout=5)
             except queues.Empty:
                 if not worker.is_alive():
                     raise PreparingFailed(

@@ -9,6 +9,7 @@ similarity levels, which rapidfuzz computes for many pairs in one call. Hashes a
 compared within one process.
 """
 
+from array import array
 from collections.abc import Sequence
 from itertools import chain
 from operator import attrgetter
@@ -26,6 +27,17 @@ def _objects(values: list) -> np.ndarray:
     out = np.empty(len(values), dtype=object)
     out[:] = values
     return out
+
+
+def _codes(rows: Sequence[Features]) -> np.ndarray:
+    """The rows' codes as an (n × codes) array; a record that came from another process
+    holds them as the bytes of an int64 array, one made here as a tuple."""
+    n = len(rows)
+    codes = list(map(attrgetter("codes"), rows))
+    if codes and all(type(c) is bytes for c in codes):
+        return np.frombuffer(b"".join(codes), np.int64).reshape(n, len(CODES))
+    flat = chain.from_iterable(c if type(c) is not bytes else array("q", c) for c in codes)
+    return np.fromiter(flat, np.int64, len(CODES) * n).reshape(n, len(CODES))
 
 
 _TEXT_COLUMNS = (
@@ -47,9 +59,7 @@ class FeatureTable:
     def __init__(self, rows: Sequence[Features]):
         n = len(rows)
         self.size = n
-        codes = np.fromiter(
-            chain.from_iterable(map(attrgetter("codes"), rows)), np.int64, len(CODES) * n
-        ).reshape(n, len(CODES))
+        codes = _codes(rows)
 
         def code(name):
             return codes[:, _CODE[name]].copy()

@@ -91,3 +91,28 @@ def test_street_drops_the_city_and_district_it_repeats():
     b = features({"city": "北京", "district": "朝阳区", "street": "建国路88号"})
     assert a.street == b.street == "建国路 88 号"
     assert a.city == b.city == "北京"
+
+
+def test_features_sent_to_another_process_compare_and_tabulate_alike():
+    import pickle
+
+    import numpy as np
+
+    from guanxi.imports.matching import FeatureTable, blocking_keys
+
+    records = [
+        {"name": "张伟", "phones": ["+8613800138000"], "birthday": "1990-01-05",
+         "city": "杭州", "street": "文三路 88 号"},
+        {"name": "Wei Zhang", "emails": ["wei@example.com"], "company_name": "云帆有限公司"},
+        {"kind": "company", "name": "北京云帆科技有限公司"},
+    ]  # fmt: skip
+    fresh = [features(r) for r in records]
+    blocking_keys(fresh[0])  # worked out and kept on the first, not yet on the others
+    sent = pickle.loads(pickle.dumps(fresh))
+    assert sent == fresh
+    assert sent[0].block_keys == fresh[0].block_keys
+    assert not hasattr(sent[1], "block_keys")
+    mixed = [sent[0], fresh[1], sent[2]]
+    for rows in (sent, mixed):
+        assert np.array_equal(FeatureTable(rows).phones, FeatureTable(fresh).phones)
+        assert np.array_equal(FeatureTable(rows).name, FeatureTable(fresh).name)
