@@ -8,6 +8,7 @@ customers an import creates or merges into are indexed as it goes.
 """
 
 import hashlib
+import json
 from collections import Counter
 from operator import itemgetter
 
@@ -15,12 +16,12 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from guanxi.core.bulk import Inserter
+from guanxi.core.bulk import Inserter, rows_where_in
 from guanxi.customers.selectors import customer_match_records_of
 
-from .matching import blocking_keys, features
+from .matching import Features, blocking_keys, features
 from .matching.matcher import bulk
-from .models import MatchIndexState, MatchKey, NamePart
+from .models import MatchIndexState, MatchKey, MatchRecord, NamePart
 
 BATCH = 5000
 
@@ -46,11 +47,10 @@ def refresh(*, on_progress=None) -> int:
     state = _state()
     started = timezone.now()
     done = 0
-    batch: list[tuple[int, list[str]]] = []
+    batch: list[tuple[int, Features]] = []
     with transaction.atomic(), bulk():
         for pk, record in customer_match_records_of(changed_since=state.indexed_until):
-            f = features(record)
-            batch.append((pk, hashes_of(f), _parts(f)))
+            batch.append((pk, features(record)))
             if len(batch) >= BATCH:
                 done += _write(batch, replace=state.indexed_until is not None)
                 batch = []
@@ -63,18 +63,12 @@ def refresh(*, on_progress=None) -> int:
 
 def index(features_by_customer: dict, *, replace: bool = True) -> int:
     """Store these customers' keys, from their matching features (an import's new ones)."""
-    return _write(
-        [(pk, hashes_of(f), _parts(f)) for pk, f in features_by_customer.items()],
-        replace=replace,
-    )
+    return _write(list(features_by_customer.items()), replace=replace)
 
 
 def reindex(customer_ids) -> int:
     """Work out the keys of these customers again from what is stored (after a merge)."""
-    rows = []
-    for pk, record in customer_match_records_of(ids=customer_ids):
-        f = features(record)
-        rows.append((pk, hashes_of(f), _parts(f)))
+    rows = [(pk, features(record)) for pk, record in customer_match_records_of(ids=customer_ids)]
     return _write(rows, replace=True)
 
 
@@ -95,12 +89,12 @@ def hashes_of(f) -> frozenset[int]:
 
 
 def _write(rows, *, replace: bool) -> int:
-    """Store (customer id, key hashes, name parts) rows; the name parts of customers indexed
-    for the first time are counted (a changed name is not counted again: the counts are
-    estimates)."""
+    """Store (customer id, features) rows: the keys' hashes and what the matcher compares;
+    the name parts of customers indexed for the first time are counted (a changed name is
+    not counted again: the counts are estimates)."""
     if not rows:
         return 0
-    ids = [pk for pk, _hashes, _parts in rows]
+    ids = [pk for pk, _f in rows]
     known: set[int] = set()
     if replace:
         for start in range(0, len(ids), BATCH):
@@ -109,17 +103,57 @@ def _write(rows, *, replace: bool) -> int:
                 MatchKey.objects.filter(customer_id__in=part).values_list("customer_id", flat=True)
             )
             MatchKey.objects.filter(customer_id__in=part).delete()
+            MatchRecord.objects.filter(customer_id__in=part).delete()
     # In key order: the key index, the one written at random otherwise, is then filled page
     # by page.
     Inserter(MatchKey, ["customer", "key"]).insert(
-        sorted(
-            ((pk, h) for pk, hashes, _parts in rows for h in hashes),
-            key=itemgetter(1),
-        )
+        sorted(((pk, h) for pk, f in rows for h in hashes_of(f)), key=itemgetter(1))
     )
-    counts = Counter(p for pk, _hashes, parts in rows if pk not in known for p in parts)
+    Inserter(MatchRecord, ["customer", "data"]).insert(
+        [(pk, encode(f)) for pk, f in rows], converted=True
+    )
+    counts = Counter(p for pk, f in rows if pk not in known for p in _parts(f))
     _count_parts(counts, people=sum(1 for pk in ids if pk not in known))
     return len(rows)
+
+
+# What a stored record keeps of Features: the rest (codes, hints, street words, whether the
+# name is Chinese) is worked out again from these when it is read back.
+STORED = (
+    "kind", "name", "pinyin", "parts", "sorted_name", "initials", "company", "phones", "emails",
+    "id_number", "external_id", "birthday", "gender", "province", "city", "district", "street",
+    "postcode",
+)  # fmt: skip
+_TUPLES = ("parts", "phones", "emails", "birthday")
+
+
+def encode(f: Features) -> str:
+    """A customer's matching features as the index stores them (a JSON array)."""
+    return json.dumps([getattr(f, s) for s in STORED], ensure_ascii=False, separators=(",", ":"))
+
+
+def decode(text: str) -> Features:
+    """Features from `encode`'s text; ValueError if it is not such a text."""
+    values = json.loads(text)
+    if not isinstance(values, list) or len(values) != len(STORED):
+        raise ValueError("not a stored match record")
+    record = dict(zip(STORED, values, strict=True))
+    for key in _TUPLES:
+        if record[key]:
+            record[key] = tuple(record[key])
+    return Features(**record)
+
+
+def features_of(ids) -> dict[int, Features]:
+    """{customer id: matching features} of those of these customers the index holds."""
+    out = {}
+    for pk, text in rows_where_in(MatchRecord._meta.db_table, ["customer_id", "data"],
+                                  "customer_id", ids):  # fmt: skip
+        try:
+            out[pk] = decode(text)
+        except ValueError:
+            continue  # read from the customer instead
+    return out
 
 
 def _count_parts(counts: Counter, *, people: int) -> None:

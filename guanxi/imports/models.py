@@ -182,6 +182,21 @@ class MatchKey(models.Model):
         return f"{self.customer_id}: {self.key}"
 
 
+class MatchRecord(models.Model):
+    """What the matcher compares of an indexed customer (its normalised name, pinyin, phones,
+    emails, birthday, address …, as JSON), kept beside its keys: a candidate that the keys
+    find is read back in one row instead of being worked out again from the customer and
+    its phones, emails and address. Derived data, written and refreshed with the keys."""
+
+    customer = models.OneToOneField(
+        "customers.Customer", on_delete=models.CASCADE, primary_key=True, related_name="+"
+    )
+    data = models.TextField()
+
+    def __str__(self):
+        return f"{self.customer_id}: {self.data[:60]}"
+
+
 class MatchIndexState(models.Model):
     """How far the match keys are up to date: customers changed before `indexed_until` have
     their keys; one row. `people` is how many customers the name-part counts cover."""

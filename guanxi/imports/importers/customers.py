@@ -397,10 +397,16 @@ class CustomerImporter(Importer):
         held = match_index.holders(h for f in batch for h in match_index.hashes_of(f))
         stored = {customer for customers in held.values() for customer in customers}
         if stored:
-            known = [pk for pk in stored if pk in self.recent]
-            records = [(pk, self.recent[pk]) for pk in known]
-            if len(known) < len(stored):
-                records += customer_selectors.customer_match_records_of(ids=stored - set(known))
+            # Candidates created by this import's last chunks are at hand; the others' features
+            # are read from the index, or (not indexed with them yet) from the customers.
+            records = [(pk, self.recent[pk]) for pk in stored if pk in self.recent]
+            rest = stored - self.recent.keys()
+            if rest:
+                kept = match_index.features_of(rest)
+                records += kept.items()
+                rest -= kept.keys()
+            if rest:
+                records += customer_selectors.customer_match_records_of(ids=rest)
             reference = m.reference([r for _pk, r in records], ids=[pk for pk, _r in records])
             for pair in m.link_batch(batch, reference):
                 keep(rows[pair.left], pair.right, pair)

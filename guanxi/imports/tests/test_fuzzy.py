@@ -5,7 +5,7 @@ import pytest
 
 from guanxi.customers.models import Customer, DuplicateReview
 from guanxi.imports import match_index
-from guanxi.imports.models import MatchKey
+from guanxi.imports.models import MatchKey, MatchRecord
 from tests.factories import make_customer
 
 from .helpers import csv_bytes, post_import
@@ -91,8 +91,37 @@ def test_the_index_follows_the_customers(rep, admin):
     stored = set(MatchKey.objects.values_list("key", flat=True))
     assert match_index.key_hash("pl:0239001") in stored
     assert match_index.key_hash("pl:0139000") not in stored
+    # What the matcher compares is stored beside the keys, and follows the change too.
+    (kept,) = match_index.features_of([customer.pk]).values()
+    assert kept.phones == ("+8613900239001",) and kept.pinyin == "lisi"
     customer.delete()
-    assert not MatchKey.objects.exists()
+    assert not MatchKey.objects.exists() and not MatchRecord.objects.exists()
+
+
+def test_a_stored_record_is_what_the_customer_would_give(rep):
+    from guanxi.customers.selectors import customer_match_records_of
+    from guanxi.imports.matching import features
+
+    customer = make_customer(rep, name="Zhāng Wěi 张伟", phones=["010-6552 8888 转 12"],
+                             emails=["Wei.Zhang@Example.COM"], birthday="1990-01-05",
+                             addresses=[{"province": "浙江省", "city": "杭州市",
+                                         "street": "西湖区文三路 88 号"}])  # fmt: skip
+    match_index.refresh()
+    ((_pk, record),) = customer_match_records_of(ids=[customer.pk])
+    (kept,) = match_index.features_of([customer.pk]).values()
+    assert kept == features(record) and kept.codes == features(record).codes
+    with pytest.raises(ValueError):
+        match_index.decode('["only", "two"]')
+
+
+def test_a_candidate_whose_record_is_missing_is_read_from_the_customer(
+    api, admin, immediate_tasks, zhang
+):
+    match_index.refresh()
+    MatchRecord.objects.all().delete()  # an index written before records were kept
+    row = ["章三", "13700137000", "1990/1/5", "杭州", "西湖路1号", ""]
+    _preview, done = _import(api, admin, immediate_tasks, [row])
+    assert done["counts"] == {"merged": 1}
 
 
 def test_a_manager_is_never_matched_to_a_customer_outside_the_team(
