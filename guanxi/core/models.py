@@ -23,6 +23,9 @@ class OwnedModel(TimestampedModel):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
+        # Indexed with created_at by the models (owner, -created_at): the lists of one
+        # owner's records, newest first, and every lookup by owner alone.
+        db_index=False,
     )
 
     class Meta:

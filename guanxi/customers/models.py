@@ -69,8 +69,7 @@ class Customer(OwnedModel):
         max_length=12,
         choices=Stage.choices,
         default=Stage.LEAD,
-        db_index=True,
-    )
+    )  # indexed with created_at (Meta.indexes)
     stage_changed_at = models.DateTimeField(_("stage changed at"), null=True, blank=True)
     external_id = models.CharField(
         _("external id"), max_length=100, null=True, blank=True, unique=True

@@ -11,7 +11,10 @@ class TimelineEvent(models.Model):
     """One line on a customer's timeline; written only by `timeline.timeline_record`."""
 
     customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.CASCADE, related_name="timeline"
+        "customers.Customer",
+        on_delete=models.CASCADE,
+        related_name="timeline",
+        db_index=False,  # indexed with the time (Meta.indexes)
     )
     kind = models.CharField(_("kind"), max_length=20, choices=EventKind.choices)
     at = models.DateTimeField(_("time"))
