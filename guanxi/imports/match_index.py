@@ -1,9 +1,11 @@
 """The index of existing customers' blocking keys, through which an import chunk finds its
-candidate duplicates in the database without reading every customer.
+candidate duplicates in the database without reading every customer, and, beside the keys,
+what the matcher compares of each customer (`MatchRecord`), so that a candidate is read back
+in one row.
 
 It is derived data, kept in step by `refresh` from the customers' own `updated_at` (every
 customer service saves it): before an import runs, the customers changed since the last
-refresh get their keys again. A customer deleted takes its keys with it (cascade); the
+refresh get their keys and record again. A customer deleted takes them with it (cascade); the
 customers an import creates or merges into are indexed as it goes.
 """
 
@@ -62,12 +64,14 @@ def refresh(*, on_progress=None) -> int:
 
 
 def index(features_by_customer: dict, *, replace: bool = True) -> int:
-    """Store these customers' keys, from their matching features (an import's new ones)."""
+    """Store these customers' keys and records, from their matching features (an import's
+    new ones)."""
     return _write(list(features_by_customer.items()), replace=replace)
 
 
 def reindex(customer_ids) -> int:
-    """Work out the keys of these customers again from what is stored (after a merge)."""
+    """Work out the keys and records of these customers again from what is stored (after a
+    merge)."""
     rows = [(pk, features(record)) for pk, record in customer_match_records_of(ids=customer_ids)]
     return _write(rows, replace=True)
 
