@@ -10,7 +10,6 @@ customer whose scores changed, and the per-owner `ValueFigure` aggregates of the
 import datetime as dt
 import time
 import traceback
-from contextlib import contextmanager
 
 import numpy as np
 from django.db import connection, transaction
@@ -18,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from guanxi.accounts import access
-from guanxi.core.bulk import Inserter
+from guanxi.core.bulk import Inserter, indexes_set_aside
 from guanxi.core.errors import Errors, ValidationFailed
 
 from . import lifetime, rfm, summary
@@ -481,7 +480,9 @@ def _write_values(refresh, s, r, f, m, seg_cn, seg_named, predictions, recency, 
                  historical[i])
             )  # fmt: skip
     lap("write: rows")
-    with _indexes_set_aside(CustomerValue):
+    # On PostgreSQL this holds the value table's lock until the refresh commits: pages that
+    # read it wait those seconds.
+    with indexes_set_aside([(CustomerValue, ())]):
         with connection.cursor() as cursor:
             cursor.execute(f"DELETE FROM {table}")
         lap("write: delete")
@@ -491,34 +492,3 @@ def _write_values(refresh, s, r, f, m, seg_cn, seg_named, predictions, recency, 
     Inserter(CustomerValueChange, CHANGE_COLUMNS).insert(changes, converted=True)
     lap("write: changes")
     return len(changes)
-
-
-@contextmanager
-def _indexes_set_aside(model):
-    """Drop the secondary indexes of `model` while its rows are replaced and build them again
-    afterwards, in the same transaction: sorting a million values once is far cheaper than
-    inserting them into five B-trees one by one. (On PostgreSQL this holds the table's lock
-    until the refresh commits: pages that read the value table wait those seconds.)"""
-    table = model._meta.db_table
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s "
-                "AND sql IS NOT NULL",
-                [table],
-            )
-        else:
-            cursor.execute(
-                "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename = %s "
-                "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)",
-                [table],
-            )
-        indexes = cursor.fetchall()
-        for name, _sql in indexes:
-            cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
-    yield
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")  # sorts in memory
-        for _name, sql in indexes:
-            cursor.execute(sql)

@@ -8,6 +8,7 @@ written in the same pass. Call inside a transaction.
 """
 
 import json
+from contextlib import contextmanager
 from datetime import UTC, date
 
 from django.db import connection, models
@@ -152,3 +153,59 @@ def rows_where_in(table: str, columns: list[str], column: str, values, *, chunk:
                 cursor.execute(f"{head} IN ({', '.join(['%s'] * len(part))})", part)
             out += cursor.fetchall()
     return out
+
+
+def secondary_indexes(model: type[models.Model]) -> list[tuple[str, str, str]]:
+    """(name, CREATE statement, first column) of the indexes of `model`'s table that only
+    speed up reads: not the primary key, not a unique index or constraint (those keep the
+    data right while rows are written)."""
+    table = model._meta.db_table
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s "
+                "AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%%'",
+                [table],
+            )
+            indexes = []
+            for name, sql in cursor.fetchall():
+                cursor.execute(f"PRAGMA index_info({connection.ops.quote_name(name)})")
+                first = next((col for seq, _cid, col in cursor.fetchall() if seq == 0), "")
+                indexes.append((name, sql, first or ""))
+            return sorted(indexes)
+        cursor.execute(
+            "SELECT i.indexname, i.indexdef, COALESCE(a.attname, '') FROM pg_indexes i "
+            "JOIN pg_class c ON c.relname = i.indexname AND c.relkind = 'i' "
+            "JOIN pg_index x ON x.indexrelid = c.oid "
+            "LEFT JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[0] "
+            "WHERE i.tablename = %s AND NOT x.indisunique "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conname = i.indexname)",
+            [table],
+        )
+        return sorted(cursor.fetchall())
+
+
+@contextmanager
+def indexes_set_aside(models_and_kept):
+    """Inside a transaction: drop the secondary indexes of these models (`secondary_indexes`)
+    while many rows are written, and build them again after, before the transaction ends.
+    Sorting a million values once is far cheaper than inserting them into a B-tree one by
+    one. `models_and_kept` is [(model, columns)]: an index whose first column is one of
+    `columns` stays, for the writer reads the table by it. If the block raises, nothing is
+    rebuilt: rolling the transaction back brings the indexes back. On PostgreSQL a dropped
+    index holds the table's exclusive lock until the transaction ends, so readers of the
+    table wait that long."""
+    assert connection.in_atomic_block, "indexes_set_aside needs a transaction"
+    dropped = []
+    with connection.cursor() as cursor:
+        for model, kept in models_and_kept:
+            for name, sql, first in secondary_indexes(model):
+                if first not in kept:
+                    cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+                    dropped.append(sql)
+    yield dropped
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET LOCAL maintenance_work_mem = '256MB'")  # sorts in memory
+        for sql in dropped:
+            cursor.execute(sql)
