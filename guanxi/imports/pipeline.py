@@ -7,6 +7,7 @@ a killed process leaves no row that the job does not account for. A dry run does
 work in a transaction that is rolled back, keeping only the counts and the problems.
 """
 
+import contextlib
 import itertools
 import logging
 import multiprocessing as mp
@@ -18,7 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from guanxi.core.bulk import Inserter
+from guanxi.core.bulk import Inserter, indexes_set_aside
 from guanxi.core.context import channel
 from guanxi.customers.services.fields import active_definitions
 from guanxi.customers.services.merge import duplicate_reviews_create
@@ -109,11 +110,12 @@ def run(
                     if not dry_run:
                         ImportIssue.objects.filter(job=job).delete()
                     importer.begin()
-                    for prepared in preparer.map():
-                        handle(prepared)
-                        report()
-                    if dry_run:
-                        raise _Rollback
+                    with _bulk_load(importer, job.rows_total or 0):
+                        for prepared in preparer.map():
+                            handle(prepared)
+                            report()
+                        if dry_run:
+                            raise _Rollback
                     _finish(job, counts, state["done"])
             except _Rollback:
                 ImportIssue.objects.filter(job=job).delete()
@@ -143,6 +145,32 @@ def _run_resumable(job, importer, handle, counts, state, report, preparer):
         report()
     with transaction.atomic():
         _finish(job, counts, state["done"])
+
+
+# From this many rows, an import that at least doubles a table it only writes to sets that
+# table's indexes aside and builds them again before it commits (SQLite; see `_bulk_load`).
+BULK_LOAD_FROM = 20_000
+
+
+def _bulk_load(importer: Importer, rows: int):
+    """Inside the import's transaction: set aside the indexes of the tables the importer
+    grows without reading them by (`Importer.bulk_written`), for a table the import will at
+    least double, and rebuild them at the end; a third of the time a large import spends
+    writing goes on keeping those B-trees in order row by row. SQLite only: its readers keep
+    reading the committed database, indexes included, while the writer holds the write lock;
+    on PostgreSQL a dropped index would lock every reader of the table out until the commit."""
+    if connection.vendor != "sqlite" or rows < BULK_LOAD_FROM or not importer.bulk_written:
+        return contextlib.nullcontext()
+    from django.apps import apps
+    from django.db.models import Max
+
+    chosen = []
+    for label, kept in importer.bulk_written.items():
+        model = apps.get_model(label)
+        largest = model.objects.aggregate(top=Max("pk"))["top"] or 0  # the size, nearly
+        if rows >= largest:
+            chosen.append((model, kept))
+    return indexes_set_aside(chosen) if chosen else contextlib.nullcontext()
 
 
 class _Statistics:
@@ -176,11 +204,13 @@ class _Statistics:
 # Preparing rows (cleaning, validation, pinyin) is pure Python and independent from row to
 # row; on a machine with more than one core a large file is read and prepared in forked
 # worker processes while this one writes to the database. Each worker reads the file itself
-# and prepares every n-th chunk, so the rows never travel between processes, only what the
-# writer needs of them.
+# and prepares the chunks it claims (a shared counter hands them out in order), so the rows
+# never travel between processes, only what the writer needs of them. When no prepared chunk
+# is ready, the writer claims the next one and prepares it itself rather than wait: whichever
+# side is quicker takes on more of the preparing.
 PARALLEL_FROM = 20_000
 MAX_WORKERS = 4
-AHEAD = 2  # chunks a worker may have ready before the writer takes them
+AHEAD = 2  # chunks each worker may have ready before the writer takes them
 _DONE = "done"
 
 
@@ -207,22 +237,65 @@ def _prepare_chunk(importer: Importer, chunk) -> list:
         return [importer.prepare(row) for row in chunk]
 
 
-def _worker(importer: Importer, table, skip: int, k: int, n: int, out) -> None:
-    """Worker k of n: chunks k, k + n, k + 2n … of the rows after `skip`, onto `out`."""
+class _Chunks:
+    """Chunk by chunk through a table's rows after `skip`, moving forward only: `read(c)`
+    gives the rows of chunk c (an empty list past the end), skipping the chunks between."""
+
+    def __init__(self, table, skip: int):
+        self.rows = itertools.islice(table.rows(), skip, None)
+        self.at = 0  # the chunk the rows continue with
+
+    def read(self, c: int) -> list:
+        assert c >= self.at, "chunks are read forwards"
+        if c > self.at:
+            next(itertools.islice(self.rows, (c - self.at) * CHUNK - 1, None), None)
+        self.at = c + 1
+        return list(itertools.islice(self.rows, CHUNK))
+
+
+class _Claims:
+    """The chunks handed out, in order, to whoever prepares next (workers and the writer),
+    never more than `limit` ahead of the chunks the writer has taken."""
+
+    def __init__(self, context, limit: int):
+        self.next = context.Value("q", 0)  # the next chunk to hand out
+        self.taken = context.Value("q", 0, lock=False)  # chunks the writer has written
+        self.limit = limit
+
+    def claim(self) -> int | None:
+        with self.next.get_lock():
+            c = self.next.value
+            if c - self.taken.value >= self.limit:
+                return None
+            self.next.value = c + 1
+            return c
+
+    def took(self, chunks: int) -> None:
+        self.taken.value = chunks
+
+
+def _worker(importer: Importer, table, skip: int, claims: _Claims, out) -> None:
+    """Prepare the chunks claimed, onto `out` as (chunk, rows); ("end", c) at the end."""
+    import time
     import traceback
 
     _worker_start()
     try:
-        rows = itertools.islice(table.rows(), skip, None)
-        for i, chunk in enumerate(_chunks(rows, CHUNK)):
-            if i % n != k:
+        chunks = _Chunks(table, skip)
+        while True:
+            c = claims.claim()
+            if c is None:
+                time.sleep(0.01)  # far enough ahead of the writer
                 continue
-            prepared = _prepare_chunk(importer, chunk)
+            rows = chunks.read(c)
+            if not rows:
+                out.put(("end", c))
+                return
+            prepared = _prepare_chunk(importer, rows)
             for p in prepared:
                 if p.item is not None:
                     p.values = {}  # shown only by a preview, which prepares its rows itself
-            out.put(prepared)
-        out.put(_DONE)
+            out.put((c, prepared))
     except BaseException as e:  # the writer raises it; this process only reports
         out.put(("failed", str(e) or e.__class__.__name__, traceback.format_exc()))
     finally:
@@ -240,25 +313,27 @@ class Preparer:
         self.table = table
         self.skip = skip
         self.workers = []
-        self.queues = []
+        self.queue = None
         cores = os.cpu_count() or 1
         self.parallel = (
             rows >= PARALLEL_FROM and cores > 1 and ("fork" in mp.get_all_start_methods())
         )
         self.n = max(1, min(cores - 1, MAX_WORKERS))
+        self.prepared_here = 0  # chunks the writer prepared itself (the others, in workers)
 
     def __enter__(self):
         if self.parallel:
             self.importer.warm()  # what prepare reads from the database, read before forking
             context = mp.get_context("fork")
-            self.queues = [context.Queue(AHEAD) for _k in range(self.n)]
+            self.claims = _Claims(context, limit=(AHEAD + 1) * self.n + 1)
+            self.queue = context.Queue(AHEAD * self.n)
             self.workers = [
                 context.Process(
                     target=_worker,
-                    args=(self.importer, self.table, self.skip, k, self.n, self.queues[k]),
+                    args=(self.importer, self.table, self.skip, self.claims, self.queue),
                     daemon=True,
                 )
-                for k in range(self.n)
+                for _k in range(self.n)
             ]
             for worker in self.workers:
                 worker.start()
@@ -270,18 +345,39 @@ class Preparer:
             for chunk in _chunks(rows, CHUNK):
                 yield _prepare_chunk(self.importer, chunk)
             return
+        ready: dict[int, list] = {}
+        end = None  # the number of chunks, once someone has read past the last
+        mine = None  # the writer's own reader, opened the first time it prepares a chunk
         for i in itertools.count():
-            got = self._get(self.queues[i % self.n], self.workers[i % self.n])
-            if isinstance(got, tuple):
-                _failed, error, trace = got
-                log.error("preparing rows failed in a worker process:\n%s", trace)
-                raise PreparingFailed(_("Preparing the rows failed: %(error)s") % {"error": error})
-            if got == _DONE:
+            self.claims.took(i)
+            while i not in ready and (end is None or i < end):
+                got = self._next(steal=end is None)
+                if got is None:  # nothing ready: prepare the next unclaimed chunk here
+                    c = self.claims.claim()
+                    if c is None:
+                        got = self._next(steal=False)
+                    else:
+                        mine = mine or _Chunks(self.table, self.skip)
+                        rows = mine.read(c)
+                        if rows:
+                            self.prepared_here += 1
+                        got = (c, _prepare_chunk(self.importer, rows)) if rows else ("end", c)
+                if got[0] == "failed":
+                    _failed, error, trace = got
+                    log.error("preparing rows failed in a worker process:\n%s", trace)
+                    raise PreparingFailed(
+                        _("Preparing the rows failed: %(error)s") % {"error": error}
+                    )
+                if got[0] == "end":
+                    end = got[1] if end is None else min(end, got[1])
+                else:
+                    ready[got[0]] = got[1]
+            if i not in ready:
                 return
-            yield got
+            yield ready.pop(i)
 
-    @staticmethod
-    def _get(queue, worker):
+    def _next(self, *, steal: bool):
+        """The next message of a worker; None at once, if `steal` and none is waiting."""
         import queue as queues
 
         while True:
@@ -289,12 +385,18 @@ class Preparer:
                 # Unpickling a chunk makes a hundred thousand objects: with the collector on,
                 # each batch of them would walk everything the writer holds.
                 with bulk():
-                    return queue.get(timeout=5)
+                    if steal:
+                        return self.queue.get_nowait()
+                    return self.queue.get(timeout=5)
             except queues.Empty:
-                if not worker.is_alive():
+                if steal:
+                    return None
+                stopped = [w for w in self.workers if not w.is_alive()]
+                if any(w.exitcode != 0 for w in stopped) or len(stopped) == len(self.workers):
+                    code = next((w.exitcode for w in stopped if w.exitcode != 0), 0)
                     raise PreparingFailed(
                         _("A process preparing the rows stopped unexpectedly (exit code %(code)s).")
-                        % {"code": worker.exitcode}
+                        % {"code": code}
                     ) from None
 
     def __exit__(self, *exc):

@@ -69,6 +69,9 @@ class Importer:
     # Tables a large import both grows and looks things up in (app_label.Model): on
     # PostgreSQL their planner statistics are refreshed as the import goes (pipeline.run).
     looked_up = ("customers.Customer", "customers.CustomerPhone", "customers.CustomerEmail")
+    # Tables a large import grows and reads, if at all, only by these columns: while it
+    # writes, their other indexes may be set aside and built again at the end (pipeline.run).
+    bulk_written: dict[str, tuple[str, ...]] = {}
 
     def __init__(self, job, *, actor, definitions=None):
         self.job = job

@@ -93,6 +93,14 @@ ADDRESS = ("province", "city", "district", "street", "postcode")
 class CustomerImporter(Importer):
     kind = "customers"
     looked_up = (*Importer.looked_up, "imports.MatchKey")
+    bulk_written = {
+        "customers.Customer": (),  # read by id and external id: primary key, unique index
+        "customers.Address": ("customer_id",),  # a merge reads the addresses it extends
+        "customers.StageChange": (),
+        "interactions.TimelineEvent": (),
+        "accounts.AuditEntry": (),
+        "imports.ImportRecord": (),
+    }
 
     # Reading ---------------------------------------------------------------------------------
 

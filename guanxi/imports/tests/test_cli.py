@@ -122,6 +122,56 @@ def test_all_or_nothing_leaves_nothing_when_it_fails_half_way(admin, file, monke
     assert job.status == "failed" and "disk on fire" in job.error
 
 
+def _indexes() -> dict:
+    from django.apps import apps
+
+    from guanxi.core.bulk import secondary_indexes
+
+    return {
+        label: secondary_indexes(apps.get_model(label)) for label in CustomerImporter.bulk_written
+    }
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_a_large_import_sets_indexes_aside_and_builds_them_again(admin, file, monkeypatch, fails):
+    """On SQLite an import that at least doubles the tables it only writes to drops their
+    indexes (all but those it reads by) while it writes, and builds them again before it
+    commits; a failure rolls the drop back. The indexes are the same afterwards either way,
+    and on PostgreSQL they are never dropped."""
+    from contextlib import contextmanager
+
+    from django.db import connection
+
+    monkeypatch.setattr(pipeline, "BULK_LOAD_FROM", 10)
+    if fails:
+        _fail_on_chunk(monkeypatch, 1)
+    before = _indexes()
+    during = []
+    real = pipeline.indexes_set_aside
+
+    @contextmanager
+    def spy(chosen):
+        with real(chosen) as dropped:
+            during.append(_indexes())
+            yield dropped
+
+    monkeypatch.setattr(pipeline, "indexes_set_aside", spy)
+    if fails:
+        with pytest.raises(RuntimeError):
+            run("customers", file(people(20)))
+    else:
+        run("customers", file(people(20)))
+        assert Customer.objects.count() == 20
+    assert _indexes() == before
+    if connection.vendor != "sqlite":
+        assert during == []
+        return
+    (seen,) = during
+    assert seen["accounts.AuditEntry"] == [] and seen["customers.Customer"] == []
+    assert [first for _n, _sql, first in seen["customers.Address"]] == ["customer_id"]
+    assert len(before["customers.Customer"]) >= 5
+
+
 def _workers(monkeypatch, n: int) -> None:
     """Rows prepared by n forked worker processes (0: in this one), whatever the machine."""
     if n:
@@ -133,8 +183,8 @@ def _workers(monkeypatch, n: int) -> None:
 def test_resumable_keeps_the_chunks_that_committed_and_a_rerun_continues(
     admin, file, monkeypatch, workers
 ):
-    """Also with rows prepared by three workers, each reading the file and preparing every
-    third chunk after the rows already committed."""
+    """Also with rows prepared by three workers, each reading the file and preparing the
+    chunks it claims after the rows already committed."""
     _workers(monkeypatch, workers)
     monkeypatch.setattr(pipeline, "CHUNK", 4)
     seen = _fail_on_chunk(monkeypatch, 3)
@@ -189,6 +239,39 @@ def test_rows_prepared_in_worker_processes_import_the_same(admin, file, monkeypa
     job = ImportJob.objects.latest("pk")
     assert job.counts == first.counts == {"created": 35, "failed": 1}
     assert list(Customer.objects.order_by("name").values_list("name", "search_text")) == alone
+
+
+def test_the_writer_prepares_chunks_itself_when_the_workers_fall_behind(admin, file, monkeypatch):
+    """Rows prepared slowly in the worker: the writer, finding nothing ready, prepares the
+    next chunks itself; every row is imported once, in the file's order, as without workers."""
+    import os
+    import time
+
+    monkeypatch.setattr(pipeline, "CHUNK", 3)
+    path = file(people(30))
+    run("customers", path)
+    alone = list(Customer.objects.order_by("pk").values_list("name", "search_text"))
+    run("undo", str(ImportJob.objects.get().pk))
+    _workers(monkeypatch, 1)
+    here = os.getpid()
+    real = CustomerImporter.prepare
+
+    def prepare(self, row):
+        if os.getpid() != here:
+            time.sleep(0.2)  # a worker three times slower than this process, at least
+        return real(self, row)
+
+    monkeypatch.setattr(CustomerImporter, "prepare", prepare)
+    made = []
+    enter = pipeline.Preparer.__enter__
+    monkeypatch.setattr(pipeline.Preparer, "__enter__", lambda p: made.append(p) or enter(p))
+    run("customers", path)
+    job = ImportJob.objects.latest("pk")
+    assert job.counts == {"created": 30}
+    assert list(Customer.objects.order_by("pk").values_list("name", "search_text")) == alone
+    assert list(ImportRecord.objects.filter(job=job).order_by("object_id").values_list(
+        "row", flat=True)) == list(range(2, 32))  # fmt: skip
+    assert 0 < made[0].prepared_here < 10  # some chunks here, some in the worker
 
 
 def test_statistics_refreshed_while_a_large_import_writes(admin, file, monkeypatch):
