@@ -30,8 +30,9 @@ from ..matching import Matcher, features
 from .base import Importer, Issue, Outcome, Prepared
 
 PREVIEW_REFRESH = 20_000  # customers a preview indexes before it looks for duplicates
-# The matching features of the customers an import created last (about 1 KB each), kept so
-# that later chunks compare with them without reading them back and working them out again.
+# The matching features of the customers an import created or compared last (about 1 KB
+# each), kept so that later chunks compare with them without reading them back and working
+# them out again.
 RECENT_FEATURES = 50_000
 
 
@@ -113,7 +114,7 @@ class CustomerImporter(Importer):
         self.address_keys = [k for k in ADDRESS if k in mapped]
         self.custom_keys = [(k, d) for k, d in self.definitions.items() if f"cf_{k}" in mapped]
         self.matcher = matcher()
-        self.recent = OrderedDict()  # customer id → features, of customers created here
+        self.recent = OrderedDict()  # customer id → features, the least recently used first
 
     def begin(self) -> None:
         """Bring the index of existing customers' match keys up to date, and weigh names by
@@ -405,13 +406,21 @@ class CustomerImporter(Importer):
         held = match_index.holders(h for f in batch for h in match_index.hashes_of(f))
         stored = {customer for customers in held.values() for customer in customers}
         if stored:
-            # Candidates created by this import's last chunks are at hand; the others' features
-            # are read from the index, or (not indexed with them yet) from the customers.
-            records = [(pk, self.recent[pk]) for pk in stored if pk in self.recent]
-            rest = stored - self.recent.keys()
+            # Candidates created or compared lately are at hand; the others' features are read
+            # from the index (and kept at hand: a customer holding a common key is a candidate
+            # again and again), or (not indexed with them yet) from the customers.
+            recent = self.recent
+            records = []
+            for pk in stored:
+                f = recent.get(pk)
+                if f is not None:
+                    recent.move_to_end(pk)
+                    records.append((pk, f))
+            rest = stored - recent.keys()
             if rest:
                 kept = match_index.features_of(rest)
                 records += kept.items()
+                self._remember(kept)
                 rest -= kept.keys()
             if rest:
                 records += customer_selectors.customer_match_records_of(ids=rest)
