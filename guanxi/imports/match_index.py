@@ -9,16 +9,18 @@ refresh get their keys and record again. A customer deleted takes them with it (
 customers an import creates or merges into are indexed as it goes.
 """
 
+import contextlib
 import hashlib
 import json
 from collections import Counter
 from operator import itemgetter
 
+import numpy as np
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from guanxi.core.bulk import Inserter, rows_where_in
+from guanxi.core.bulk import Inserter, indexes_set_aside, rows_where_in
 from guanxi.customers.selectors import customer_match_records_of
 
 from .matching import Features, blocking_keys, features
@@ -63,16 +65,18 @@ def refresh(*, on_progress=None) -> int:
     return done
 
 
-def index(features_by_customer: dict, *, replace: bool = True) -> int:
+def index(features_by_customer: dict, *, replace: bool = True, pending=None) -> int:
     """Store these customers' keys and records, from their matching features (an import's
-    new ones)."""
-    return _write(list(features_by_customer.items()), replace=replace)
+    new ones); with `pending` (`PendingKeys`), the keys are held there until it is flushed."""
+    return _write(list(features_by_customer.items()), replace=replace, pending=pending)
 
 
-def reindex(customer_ids) -> int:
+def reindex(customer_ids, *, pending=None) -> int:
     """Work out the keys and records of these customers again from what is stored (after a
-    merge)."""
+    merge). Their keys are written at once; those `pending` held for them are dropped."""
     rows = [(pk, features(record)) for pk, record in customer_match_records_of(ids=customer_ids)]
+    if pending is not None:
+        pending.drop(pk for pk, _f in rows)
     return _write(rows, replace=True)
 
 
@@ -92,10 +96,11 @@ def hashes_of(f) -> frozenset[int]:
     return hashes
 
 
-def _write(rows, *, replace: bool) -> int:
+def _write(rows, *, replace: bool, pending: "PendingKeys | None" = None) -> int:
     """Store (customer id, features) rows: the keys' hashes and what the matcher compares;
     the name parts of customers indexed for the first time are counted (a changed name is
-    not counted again: the counts are estimates)."""
+    not counted again: the counts are estimates). With `pending`, the keys are held there
+    and written when it is flushed."""
     if not rows:
         return 0
     ids = [pk for pk, _f in rows]
@@ -108,11 +113,14 @@ def _write(rows, *, replace: bool) -> int:
             )
             MatchKey.objects.filter(customer_id__in=part).delete()
             MatchRecord.objects.filter(customer_id__in=part).delete()
-    # In key order: the key index, the one written at random otherwise, is then filled page
-    # by page.
-    Inserter(MatchKey, ["customer", "key"]).insert(
-        sorted(((pk, h) for pk, f in rows for h in hashes_of(f)), key=itemgetter(1))
-    )
+    if pending is not None:
+        pending.add(rows)
+    else:
+        # In key order: the key index, the one written at random otherwise, is then filled
+        # page by page.
+        Inserter(MatchKey, ["customer", "key"]).insert(
+            sorted(((pk, h) for pk, f in rows for h in hashes_of(f)), key=itemgetter(1))
+        )
     Inserter(MatchRecord, ["customer", "data"]).insert(
         [(pk, encode(f)) for pk, f in rows], converted=True
     )
@@ -217,16 +225,18 @@ def lookup_keys(keys) -> list[str]:
 MAX_DATABASE_BLOCK = 8
 
 
-def holders(hashes) -> dict[int, list[int]]:
+def holders(hashes, *, pending: "PendingKeys | None" = None) -> dict[int, list[int]]:
     """{key hash: the customers holding it} for these key hashes (`key_hash`), leaving out
-    keys held by more than MAX_DATABASE_BLOCK customers. Raw SQL: the ORM's handling of IN
-    lists of thousands costs more than the query."""
+    keys held by more than MAX_DATABASE_BLOCK customers, in the table and in `pending`
+    together. Raw SQL: the ORM's handling of IN lists of thousands costs more than the
+    query."""
     from django.db import connection
 
     table = connection.ops.quote_name(MatchKey._meta.db_table)
     key = connection.ops.quote_name("key")
     hashes = list(set(hashes))
     found: dict[int, list[int]] = {}
+    held = pending.holders(hashes) if pending is not None else {}
     postgres = connection.vendor == "postgresql"
 
     def where(values):  # PostgreSQL takes the values as one array parameter: planned once
@@ -244,12 +254,26 @@ def holders(hashes) -> dict[int, list[int]]:
             # Two index lookups: as one query with a join, the planner (which cannot tell how
             # few keys pass the HAVING) may scan the whole table.
             test, params = where(hashes[start : start + 5000])
-            cursor.execute(
-                f"SELECT {key} FROM {table} WHERE {key} {test} GROUP BY {key} "
-                f"HAVING COUNT(*) <= %s",
-                [*params, MAX_DATABASE_BLOCK],
-            )
-            selective = [row[0] for row in cursor.fetchall()]
+            if not held:
+                cursor.execute(
+                    f"SELECT {key} FROM {table} WHERE {key} {test} GROUP BY {key} "
+                    f"HAVING COUNT(*) <= %s",
+                    [*params, MAX_DATABASE_BLOCK],
+                )
+                selective = [row[0] for row in cursor.fetchall()]
+            else:  # the limit holds for the table's holders and the pending ones together
+                cursor.execute(
+                    f"SELECT {key}, COUNT(*) FROM {table} WHERE {key} {test} GROUP BY {key}",
+                    params,
+                )
+                counts = dict(cursor.fetchall())
+                selective = []
+                for h in hashes[start : start + 5000]:
+                    n = counts.get(h, 0) + len(held.get(h, ()))
+                    if n > MAX_DATABASE_BLOCK:
+                        held.pop(h, None)
+                    elif h in counts:
+                        selective.append(h)
             if selective:
                 test, params = where(selective)
                 cursor.execute(f"SELECT {key}, customer_id FROM {table} WHERE {key} {test}", params)
@@ -258,4 +282,87 @@ def holders(hashes) -> dict[int, list[int]]:
         if postgres:
             cursor.execute("RESET enable_seqscan")
             cursor.execute("RESET max_parallel_workers_per_gather")
+    for h, customers in held.items():
+        found.setdefault(h, []).extend(customers)
     return found
+
+
+class PendingKeys:
+    """The key hashes of the customers an import creates, held in memory (sorted arrays,
+    merged as they grow) instead of being inserted into `MatchKey` chunk by chunk, and
+    written in one sorted pass when the import ends (`flush`). A million customers bring
+    four million keys: inserted chunk by chunk, each lands at a random place of a growing
+    index. `holders` finds them here as it finds the stored ones. A customer whose keys are
+    written again meanwhile (`reindex`, after a merge) has them in the table, and the ones
+    held here are dropped."""
+
+    def __init__(self):
+        self.runs: list[tuple[np.ndarray, np.ndarray]] = []  # (hashes sorted, customer ids)
+        self.dropped: set[int] = set()
+
+    def __len__(self) -> int:
+        return sum(len(h) for h, _ids in self.runs)
+
+    def add(self, rows) -> None:
+        """Hold the keys of these (customer id, features) rows."""
+        pairs = [(h, pk) for pk, f in rows for h in hashes_of(f)]
+        if not pairs:
+            return
+        both = np.array(pairs, dtype=np.int64)
+        order = np.argsort(both[:, 0], kind="stable")
+        self.runs.append((both[order, 0], both[order, 1]))
+        # A run at least as long as the one before is merged into it: a few runs, each key
+        # moved a logarithmic number of times.
+        while len(self.runs) > 1 and len(self.runs[-1][0]) >= len(self.runs[-2][0]):
+            (h1, i1), (h2, i2) = self.runs[-2], self.runs.pop()
+            h, ids = np.concatenate([h1, h2]), np.concatenate([i1, i2])
+            order = np.argsort(h, kind="stable")
+            self.runs[-1] = (h[order], ids[order])
+
+    def drop(self, customer_ids) -> None:
+        self.dropped.update(customer_ids)
+
+    def holders(self, hashes) -> dict[int, list[int]]:
+        """{key hash: the customers holding it here}, for those of these hashes held."""
+        out: dict[int, list[int]] = {}
+        if not self.runs or not hashes:
+            return out
+        wanted = np.array(hashes, dtype=np.int64)
+        dropped = self.dropped
+        for h, ids in self.runs:
+            low = np.searchsorted(h, wanted, "left")
+            high = np.searchsorted(h, wanted, "right")
+            for k in np.flatnonzero(high > low).tolist():
+                customers = [c for c in ids[low[k] : high[k]].tolist() if c not in dropped]
+                if customers:
+                    out.setdefault(int(wanted[k]), []).extend(customers)
+        return out
+
+    def flush(self) -> int:
+        """Write the keys held (of the customers not dropped) into `MatchKey`, in key order;
+        on SQLite, into a table this at least doubles, with its indexes set aside and built
+        again after. Returns how many were written."""
+        from django.db import connection
+        from django.db.models import Max
+
+        if not self.runs:
+            return 0
+        h = np.concatenate([h for h, _ids in self.runs])
+        ids = np.concatenate([ids for _h, ids in self.runs])
+        self.runs = []
+        if self.dropped:
+            keep = ~np.isin(ids, np.fromiter(self.dropped, dtype=np.int64))
+            h, ids = h[keep], ids[keep]
+        order = np.argsort(h, kind="stable")
+        h, ids = h[order], ids[order]
+        aside = contextlib.nullcontext()
+        if connection.vendor == "sqlite":
+            largest = MatchKey.objects.aggregate(top=Max("pk"))["top"] or 0  # the size, nearly
+            if len(h) >= largest:
+                aside = indexes_set_aside([(MatchKey, ())])
+        insert = Inserter(MatchKey, ["customer", "key"]).insert
+        with aside:
+            for start in range(0, len(h), 100_000):
+                part = slice(start, start + 100_000)
+                insert(zip(ids[part].tolist(), h[part].tolist(), strict=True), converted=True)
+        return len(h)

@@ -116,6 +116,7 @@ def run(
                             report()
                         if dry_run:
                             raise _Rollback
+                        importer.end()
                     _finish(job, counts, state["done"])
             except _Rollback:
                 ImportIssue.objects.filter(job=job).delete()
@@ -144,6 +145,7 @@ def _run_resumable(job, importer, handle, counts, state, report, preparer):
             )
         report()
     with transaction.atomic():
+        importer.end()
         _finish(job, counts, state["done"])
 
 

@@ -153,6 +153,10 @@ class Importer:
     def begin(self) -> None:
         """Called once before the first chunk is prepared (inside the import's transaction)."""
 
+    def end(self) -> None:
+        """Called once after the last chunk is written, in the same transaction (not on a
+        dry run): what the importer held back is written now."""
+
     def begin_preview(self) -> None:
         """Called before a preview of the first rows (outside its rolled-back transaction)."""
 

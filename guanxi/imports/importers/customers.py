@@ -115,12 +115,21 @@ class CustomerImporter(Importer):
         self.custom_keys = [(k, d) for k, d in self.definitions.items() if f"cf_{k}" in mapped]
         self.matcher = matcher()
         self.recent = OrderedDict()  # customer id → features, the least recently used first
+        self.pending = None  # the new customers' match keys, held until the import ends
 
     def begin(self) -> None:
         """Bring the index of existing customers' match keys up to date, and weigh names by
         how common they are among all customers."""
         match_index.refresh()
         self.matcher = matcher(match_index.name_part_frequencies())
+        # All or nothing: the keys of the customers created are written when the import
+        # ends. Resumable: with each chunk, so that a re-run finds them.
+        self.pending = None if self.job.resumable else match_index.PendingKeys()
+
+    def end(self) -> None:
+        if self.pending is not None:
+            self.pending.flush()
+            self.pending = None
 
     def begin_preview(self) -> None:
         """A preview is quick: the index is brought up to date (and kept) when that is quick
@@ -348,7 +357,7 @@ class CustomerImporter(Importer):
             out.outcomes[p.row] = {"action": "created"}
         out.add("created", len(ids) - len(reviews))
         created = {pk: p.match for p, pk in zip(creates, ids, strict=True) if p.match}
-        match_index.index(created, replace=False)
+        match_index.index(created, replace=False, pending=self.pending)
         self._remember(created)
 
         if merges:
@@ -372,7 +381,7 @@ class CustomerImporter(Importer):
             for pk, row in first_row.items():
                 out.records.append((row, "customers.customer", pk, action, undo[pk]))
             out.add("updated" if overwrite else "merged", len(merges))
-            match_index.reindex(undo)
+            match_index.reindex(undo, pending=self.pending)
             for pk in undo:  # changed by the merge: read again when next compared
                 self.recent.pop(pk, None)
 
@@ -403,7 +412,9 @@ class CustomerImporter(Importer):
             if i not in best or pair.probability > best[i][1]:
                 best[i] = (other, float(pair.probability), pair)
 
-        held = match_index.holders(h for f in batch for h in match_index.hashes_of(f))
+        held = match_index.holders(
+            (h for f in batch for h in match_index.hashes_of(f)), pending=self.pending
+        )
         stored = {customer for customers in held.values() for customer in customers}
         if stored:
             # Candidates created or compared lately are at hand; the others' features are read

@@ -155,3 +155,70 @@ def test_name_parts_are_counted_over_all_customers(rep, monkeypatch):
     # Indexing a customer again (a change) does not count their name twice.
     match_index.reindex(list(Customer.objects.values_list("pk", flat=True)))
     assert NamePart.objects.get(part="zhang").count == 3
+
+
+def _keys() -> set[tuple[int, int]]:
+    return set(MatchKey.objects.values_list("customer_id", "key"))
+
+
+def _rebuilt_keys() -> set[tuple[int, int]]:
+    """The keys a refresh from scratch gives the customers as they are now."""
+    from guanxi.imports.models import MatchIndexState
+
+    MatchKey.objects.all().delete()
+    MatchRecord.objects.all().delete()
+    MatchIndexState.objects.update(indexed_until=None)
+    match_index.refresh()
+    return _keys()
+
+
+@pytest.mark.parametrize("resumable", [False, True])
+def test_the_keys_an_import_writes_are_those_of_the_customers_it_leaves(
+    api, admin, immediate_tasks, monkeypatch, resumable
+):
+    """All or nothing: the new customers' keys are held until the import ends, then written;
+    resumable: with each chunk. Either way, across chunks, the rows of a later chunk find the
+    customers an earlier one created (a homophone merged into its row of three chunks
+    before), and the keys left are exactly what a refresh from scratch would give, those of
+    the customers merged into included."""
+    from guanxi.imports import pipeline
+
+    monkeypatch.setattr(pipeline, "CHUNK", 2)
+    rows = [
+        ["张三", "13800138000", "1990-01-05", "杭州", "西湖路1号", ""],
+        ["李四", "13900139000", "1980-02-02", "北京", "", "li@example.com"],
+        ["王五", "13600136000", "1970-01-01", "上海", "", ""],
+        ["赵六", "13500135000", "1985-03-03", "深圳", "", ""],
+        ["孙七", "13300133000", "1975-04-04", "广州", "", ""],
+        ["钱八", "13200132000", "1995-05-05", "成都", "", ""],
+        ["章三", "13700137000", "1990/1/5", "杭州", "西湖路1号", "zhang@example.com"],
+    ]
+    options = {"resumable": "true"} if resumable else {}
+    _preview, done = _import(api, admin, immediate_tasks, rows, **options)
+    assert done["counts"] == {"created": 6, "merged": 1}, done
+    zhang = Customer.objects.get(name="张三")
+    assert zhang.emails.get().email == "zhang@example.com"
+    written = _keys()
+    assert match_index.key_hash("py:zhangsan") in {k for c, k in written if c == zhang.pk}
+    assert written == _rebuilt_keys()
+
+
+def test_a_key_held_by_too_many_stored_and_new_customers_together_finds_none(rep):
+    """The limit on a key's holders counts those in the table and those an import holds."""
+    from guanxi.imports.matching import features
+
+    def record(name, phone):
+        return features({"kind": "person", "name": name, "phones": [phone]})
+
+    stored = [make_customer(rep, name="王伟", phones=[f"1390013{i:04d}"]) for i in range(5)]
+    match_index.refresh()
+    key = match_index.key_hash("py:wangwei")
+    pending = match_index.PendingKeys()
+    pending.add([(10_000 + i, record("王伟", f"1370013{i:04d}")) for i in range(3)])
+    found = match_index.holders([key], pending=pending)
+    assert sorted(found[key]) == sorted([c.pk for c in stored] + [10_000, 10_001, 10_002])
+    pending.drop([10_002])  # written again elsewhere: no longer held here
+    assert 10_002 not in match_index.holders([key], pending=pending)[key]
+    pending.add([(20_000 + i, record("王伟", f"1360013{i:04d}")) for i in range(2)])
+    assert len(pending.holders([key])[key]) == 4
+    assert key not in match_index.holders([key], pending=pending)  # 5 + 4 > 8
