@@ -85,6 +85,17 @@ def key_hash(key: str) -> int:
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
 
 
+def stored_text(f) -> str:
+    """The record the index stores for these features (`encode`), worked out once and kept
+    on them: an import works it out where it prepares the rows."""
+    try:
+        return f.stored_text
+    except AttributeError:
+        pass
+    f.stored_text = text = encode(f)
+    return text
+
+
 def hashes_of(f) -> frozenset[int]:
     """The hashes of a record's keys that the index stores and is searched by (worked out
     once per record and kept on it: an import computes them where it prepares the rows)."""
@@ -122,7 +133,7 @@ def _write(rows, *, replace: bool, pending: "PendingKeys | None" = None) -> int:
             sorted(((pk, h) for pk, f in rows for h in hashes_of(f)), key=itemgetter(1))
         )
     Inserter(MatchRecord, ["customer", "data"]).insert(
-        [(pk, encode(f)) for pk, f in rows], converted=True
+        [(pk, stored_text(f)) for pk, f in rows], converted=True
     )
     counts = Counter(p for pk, f in rows if pk not in known for p in _parts(f))
     _count_parts(counts, people=sum(1 for pk in ids if pk not in known))
@@ -296,6 +307,8 @@ class PendingKeys:
     written again meanwhile (`reindex`, after a merge) has them in the table, and the ones
     held here are dropped."""
 
+    MERGED_UP_TO = 1_000_000
+
     def __init__(self):
         self.runs: list[tuple[np.ndarray, np.ndarray]] = []  # (hashes sorted, customer ids)
         self.dropped: set[int] = set()
@@ -311,9 +324,13 @@ class PendingKeys:
         both = np.array(pairs, dtype=np.int64)
         order = np.argsort(both[:, 0], kind="stable")
         self.runs.append((both[order, 0], both[order, 1]))
-        # A run at least as long as the one before is merged into it: a few runs, each key
-        # moved a logarithmic number of times.
-        while len(self.runs) > 1 and len(self.runs[-1][0]) >= len(self.runs[-2][0]):
+        # A run at least as long as the one before is merged into it, up to a million keys
+        # (the memory a merge takes for a while): a few runs, each key moved a few times.
+        while (
+            len(self.runs) > 1
+            and len(self.runs[-1][0]) >= len(self.runs[-2][0])
+            and len(self.runs[-1][0]) + len(self.runs[-2][0]) <= self.MERGED_UP_TO
+        ):
             (h1, i1), (h2, i2) = self.runs[-2], self.runs.pop()
             h, ids = np.concatenate([h1, h2]), np.concatenate([i1, i2])
             order = np.argsort(h, kind="stable")
@@ -353,13 +370,17 @@ class PendingKeys:
         if self.dropped:
             keep = ~np.isin(ids, np.fromiter(self.dropped, dtype=np.int64))
             h, ids = h[keep], ids[keep]
-        order = np.argsort(h, kind="stable")
-        h, ids = h[order], ids[order]
         aside = contextlib.nullcontext()
-        if connection.vendor == "sqlite":
-            largest = MatchKey.objects.aggregate(top=Max("pk"))["top"] or 0  # the size, nearly
-            if len(h) >= largest:
-                aside = indexes_set_aside([(MatchKey, ())])
+        largest = MatchKey.objects.aggregate(top=Max("pk"))["top"] or 0  # the size, nearly
+        if connection.vendor == "sqlite" and len(h) >= largest:
+            # No index to keep in order meanwhile: in customer order, the foreign key's look-ups
+            # of the customers go page after page instead of all over the table.
+            aside = indexes_set_aside([(MatchKey, ())])
+            order = np.argsort(ids, kind="stable")
+        else:  # in key order: the key index is then filled page by page
+            order = np.argsort(h, kind="stable")
+        h, ids = h[order], ids[order]
+        del order
         insert = Inserter(MatchKey, ["customer", "key"]).insert
         with aside:
             for start in range(0, len(h), 100_000):

@@ -30,9 +30,8 @@ from ..matching import Matcher, features
 from .base import Importer, Issue, Outcome, Prepared
 
 PREVIEW_REFRESH = 20_000  # customers a preview indexes before it looks for duplicates
-# The matching features of the customers an import created or compared last (about 1 KB
-# each), kept so that later chunks compare with them without reading them back and working
-# them out again.
+# The matching features of the customers an import created last (about 1 KB each), kept so
+# that later chunks compare with them without reading them back and working them out again.
 RECENT_FEATURES = 50_000
 
 
@@ -114,7 +113,7 @@ class CustomerImporter(Importer):
         self.address_keys = [k for k in ADDRESS if k in mapped]
         self.custom_keys = [(k, d) for k, d in self.definitions.items() if f"cf_{k}" in mapped]
         self.matcher = matcher()
-        self.recent = OrderedDict()  # customer id → features, the least recently used first
+        self.recent = OrderedDict()  # customer id → features, of customers created here
         self.pending = None  # the new customers' match keys, held until the import ends
 
     def begin(self) -> None:
@@ -183,6 +182,7 @@ class CustomerImporter(Importer):
             p.item = customer_prepare(data=data, definitions=self.definitions)
             p.match = features(_match_record(p.item))
             match_index.hashes_of(p.match)  # its keys and their hashes, kept for the writer
+            match_index.stored_text(p.match)  # and what the index will store of it
         except ValidationFailed as e:
             for field, messages in e.errors.items():
                 key = field.split(".")[0] if not field.startswith("custom_fields.") else (
@@ -417,21 +417,13 @@ class CustomerImporter(Importer):
         )
         stored = {customer for customers in held.values() for customer in customers}
         if stored:
-            # Candidates created or compared lately are at hand; the others' features are read
-            # from the index (and kept at hand: a customer holding a common key is a candidate
-            # again and again), or (not indexed with them yet) from the customers.
-            recent = self.recent
-            records = []
-            for pk in stored:
-                f = recent.get(pk)
-                if f is not None:
-                    recent.move_to_end(pk)
-                    records.append((pk, f))
-            rest = stored - recent.keys()
+            # Candidates created by this import's last chunks are at hand; the others' features
+            # are read from the index, or (not indexed with them yet) from the customers.
+            records = [(pk, self.recent[pk]) for pk in stored if pk in self.recent]
+            rest = stored - self.recent.keys()
             if rest:
                 kept = match_index.features_of(rest)
                 records += kept.items()
-                self._remember(kept)
                 rest -= kept.keys()
             if rest:
                 records += customer_selectors.customer_match_records_of(ids=rest)

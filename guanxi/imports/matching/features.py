@@ -74,8 +74,9 @@ class Features:
     """
 
     # `blocking_keys` keeps its result on the record, and the match-key index the hashes of
-    # the keys it stores (not fields: not compared or shown).
-    __slots__ = (*_SLOTS, "block_keys", "key_hashes")
+    # the keys it stores and the text of the record it stores (not fields: not compared or
+    # shown).
+    __slots__ = (*_SLOTS, "block_keys", "key_hashes", "stored_text")
 
     def __init__(self, **values):
         for slot in _SLOTS:
@@ -127,7 +128,7 @@ class Features:
 
 _ALL_SLOTS = Features.__slots__
 _CODES_AT = _ALL_SLOTS.index("codes")
-_OPTIONAL = frozenset({"block_keys", "key_hashes"})  # left unset until worked out
+_OPTIONAL = frozenset({"block_keys", "key_hashes", "stored_text"})  # unset until worked out
 
 
 def _unpickle(values: list) -> Features:
