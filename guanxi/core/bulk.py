@@ -155,6 +155,13 @@ def rows_where_in(table: str, columns: list[str], column: str, values, *, chunk:
     return out
 
 
+def rows_about(model: type[models.Model]) -> int:
+    """About how many rows `model`'s table holds, read off the primary key's index (the
+    largest id, at least the count): enough to tell whether a bulk write will double it."""
+    top = model.objects.aggregate(top=models.Max("pk"))["top"]
+    return top or 0
+
+
 def secondary_indexes(model: type[models.Model]) -> list[tuple[str, str, str]]:
     """(name, CREATE statement, first column) of the indexes of `model`'s table that only
     speed up reads: not the primary key, not a unique index or constraint (those keep the

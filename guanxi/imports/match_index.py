@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from guanxi.core.bulk import Inserter, indexes_set_aside, rows_where_in
+from guanxi.core.bulk import Inserter, indexes_set_aside, rows_about, rows_where_in
 from guanxi.customers.selectors import customer_match_records_of
 
 from .matching import Features, blocking_keys, features
@@ -313,9 +313,6 @@ class PendingKeys:
         self.runs: list[tuple[np.ndarray, np.ndarray]] = []  # (hashes sorted, customer ids)
         self.dropped: set[int] = set()
 
-    def __len__(self) -> int:
-        return sum(len(h) for h, _ids in self.runs)
-
     def add(self, rows) -> None:
         """Hold the keys of these (customer id, features) rows."""
         pairs = [(h, pk) for pk, f in rows for h in hashes_of(f)]
@@ -356,11 +353,10 @@ class PendingKeys:
         return out
 
     def flush(self) -> int:
-        """Write the keys held (of the customers not dropped) into `MatchKey`, in key order;
-        on SQLite, into a table this at least doubles, with its indexes set aside and built
-        again after. Returns how many were written."""
+        """Write the keys held (of the customers not dropped) into `MatchKey`: on SQLite,
+        into a table this at least doubles, with its indexes set aside and built again after,
+        in customer order; otherwise in key order. Returns how many were written."""
         from django.db import connection
-        from django.db.models import Max
 
         if not self.runs:
             return 0
@@ -371,8 +367,7 @@ class PendingKeys:
             keep = ~np.isin(ids, np.fromiter(self.dropped, dtype=np.int64))
             h, ids = h[keep], ids[keep]
         aside = contextlib.nullcontext()
-        largest = MatchKey.objects.aggregate(top=Max("pk"))["top"] or 0  # the size, nearly
-        if connection.vendor == "sqlite" and len(h) >= largest:
+        if connection.vendor == "sqlite" and len(h) >= rows_about(MatchKey):
             # No index to keep in order meanwhile: in customer order, the foreign key's look-ups
             # of the customers go page after page instead of all over the table.
             aside = indexes_set_aside([(MatchKey, ())])

@@ -19,7 +19,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from guanxi.core.bulk import Inserter, indexes_set_aside
+from guanxi.core.bulk import Inserter, indexes_set_aside, rows_about
 from guanxi.core.context import channel
 from guanxi.customers.services.fields import active_definitions
 from guanxi.customers.services.merge import duplicate_reviews_create
@@ -164,13 +164,11 @@ def _bulk_load(importer: Importer, rows: int):
     if connection.vendor != "sqlite" or rows < BULK_LOAD_FROM or not importer.bulk_written:
         return contextlib.nullcontext()
     from django.apps import apps
-    from django.db.models import Max
 
     chosen = []
     for label, kept in importer.bulk_written.items():
         model = apps.get_model(label)
-        largest = model.objects.aggregate(top=Max("pk"))["top"] or 0  # the size, nearly
-        if rows >= largest:
+        if rows >= rows_about(model):
             chosen.append((model, kept))
     return indexes_set_aside(chosen) if chosen else contextlib.nullcontext()
 
@@ -213,7 +211,6 @@ class _Statistics:
 PARALLEL_FROM = 20_000
 MAX_WORKERS = 4
 AHEAD = 2  # chunks each worker may have ready before the writer takes them
-_DONE = "done"
 
 
 class PreparingFailed(RuntimeError):
