@@ -147,7 +147,7 @@ STORED = (
     "id_number", "external_id", "birthday", "gender", "province", "city", "district", "street",
     "postcode",
 )  # fmt: skip
-_TUPLES = ("parts", "phones", "emails", "birthday")
+_TUPLES_AT = [STORED.index(k) for k in ("parts", "phones", "emails", "birthday")]
 
 
 def encode(f: Features) -> str:
@@ -160,11 +160,10 @@ def decode(text: str) -> Features:
     values = json.loads(text)
     if not isinstance(values, list) or len(values) != len(STORED):
         raise ValueError("not a stored match record")
-    record = dict(zip(STORED, values, strict=True))
-    for key in _TUPLES:
-        if record[key]:
-            record[key] = tuple(record[key])
-    return Features(**record)
+    for at in _TUPLES_AT:
+        if values[at]:
+            values[at] = tuple(values[at])
+    return Features.of_fields(STORED, values)
 
 
 def features_of(ids) -> dict[int, Features]:

@@ -169,6 +169,57 @@ def test_the_fast_way_for_chinese_mobiles_agrees_with_libphonenumber():
         assert fast == slow, text
 
 
+def test_the_fast_way_for_chinese_landlines_agrees_with_libphonenumber():
+    """Landlines with an area code, with and without an extension, valid or not: the fast
+    way gives what the full parse gives, or falls back to it."""
+    import random
+
+    from guanxi.customers.cleaning import _normalize_phone_parsed
+
+    rng = random.Random(11)
+    areas = ["010", "020", "021", "023", "0571", "0755", "0898", "0991", "0180", "0045"]
+    for _ in range(4000):
+        area = rng.choice(areas) if rng.random() < 0.7 else "0" + str(rng.randint(10, 999))
+        local = "".join(rng.choice("0123456789") for _ in range(rng.choice([6, 7, 8, 8, 9])))
+        text = area + rng.choice(["-", " ", ""]) + local
+        if rng.random() < 0.3:
+            text += rng.choice(["转", "分机", " 转 "]) + str(rng.randint(1, 99999))
+        try:
+            slow = _normalize_phone_parsed(text, text, "CN")
+        except ValueError:
+            slow = None
+        try:
+            fast = normalize_phone(text)
+        except ValueError:
+            fast = None
+        assert fast == slow, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["张三", "重庆", "长城", "重庆市", "单雄信", "曾国藩", "银行", "中国银行", "欧阳娜娜", "乐乐",
+     "朝阳", "朝阳区", "行长", "李行", "吕布", "女", "〇", "张三丰", "司马相如", "诸葛亮"],
+)  # fmt: skip
+def test_names_read_a_character_at_a_time_agree_with_pypinyin(text):
+    """Short Chinese names are read a character at a time unless part of them is a word
+    pypinyin reads as a whole (重庆 is chong qing, not zhong qing)."""
+    from pypinyin import Style, lazy_pinyin
+
+    from guanxi.customers.cleaning import _pinyin
+
+    assert _pinyin(text) == lazy_pinyin(text, style=Style.NORMAL, errors="default")
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet=st.characters(min_codepoint=0x4E00, max_codepoint=0x9FFF), max_size=5))
+def test_any_short_chinese_text_reads_as_pypinyin_reads_it(text):
+    from pypinyin import Style, lazy_pinyin
+
+    from guanxi.customers.cleaning import _pinyin
+
+    assert _pinyin(text) == lazy_pinyin(text, style=Style.NORMAL, errors="default")
+
+
 @settings(max_examples=2000, deadline=None)
 @given(
     st.from_regex(

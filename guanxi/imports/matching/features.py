@@ -81,6 +81,23 @@ class Features:
     def __init__(self, **values):
         for slot in _SLOTS:
             setattr(self, slot, values.get(slot, ""))
+        self._derive()
+
+    @classmethod
+    def of_fields(cls, names: tuple[str, ...], values) -> "Features":
+        """The record with these fields (the others not given): what `Features(**dict(zip(
+        names, values)))` gives, without building the keywords (the match index reads
+        millions of stored records back)."""
+        f = cls.__new__(cls)
+        for slot in _NOT_STORED_BY.get(names) or _not_given(names):
+            setattr(f, slot, "")
+        for slot, value in zip(names, values, strict=True):
+            setattr(f, slot, value)
+        f._derive()
+        return f
+
+    def _derive(self):
+        """What follows from the fields given (names, addresses, codes)."""
         for slot in ("parts", "phones", "emails"):
             if not getattr(self, slot):
                 setattr(self, slot, ())
@@ -127,6 +144,14 @@ class Features:
 
 
 _ALL_SLOTS = Features.__slots__
+_NOT_STORED_BY: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+
+def _not_given(names: tuple[str, ...]) -> tuple[str, ...]:
+    rest = _NOT_STORED_BY[names] = tuple(s for s in _SLOTS if s not in names)
+    return rest
+
+
 _CODES_AT = _ALL_SLOTS.index("codes")
 _OPTIONAL = frozenset({"block_keys", "key_hashes", "stored_text"})  # unset until worked out
 
